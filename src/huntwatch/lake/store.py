@@ -1,0 +1,240 @@
+"""The lake's on-disk layout and its commit protocol.
+
+Layout (the same for the embedded default and for a scale-out Parquet lake)::
+
+    ROOT/tenant=<tenant>/table=<Table>/day=<YYYY-MM-DD>/<batch>-<n>.parquet
+    ROOT/tenant=<tenant>/_catalog.json
+
+Parquet files are immutable. A batch is committed when the tenant's catalog, rewritten to a temporary
+file and renamed over the old one, lists it; readers list files through the catalog only, so they see a
+batch whole or not at all. Files an interrupted writer left behind are never listed and are swept by
+``vacuum``. Writers of one tenant serialise on a lock file; readers take no lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from huntwatch.schema import TABLES, arrow_schema
+
+_TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+CATALOG = "_catalog.json"
+
+
+class LakeError(Exception):
+    """A lake operation that cannot be done; the message says what and where."""
+
+
+def check_tenant(tenant: str) -> str:
+    if not isinstance(tenant, str) or not _TENANT_RE.match(tenant):
+        raise LakeError(
+            f"invalid tenant name {tenant!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit"
+        )
+    return tenant
+
+
+@dataclass
+class Batch:
+    seq: int
+    id: str
+    committed_at: float
+    files: dict[str, list[str]]  # table -> paths relative to the tenant directory
+    rows: dict[str, int]
+    sources: list[str] = field(default_factory=list)  # fingerprints of source files completed here
+
+
+@dataclass
+class Catalog:
+    tenant: str
+    batches: list[Batch] = field(default_factory=list)
+    sources: set[str] = field(default_factory=set)
+
+    @property
+    def last_seq(self) -> int:
+        return self.batches[-1].seq if self.batches else 0
+
+    def files(self, table: str, after_seq: int = 0) -> list[str]:
+        return [f for b in self.batches if b.seq > after_seq for f in b.files.get(table, ())]
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(
+            {
+                "tenant": self.tenant,
+                "batches": [b.__dict__ for b in self.batches],
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+
+    @classmethod
+    def from_json(cls, tenant: str, data: bytes) -> Catalog:
+        raw = orjson.loads(data)
+        batches = [Batch(**b) for b in raw.get("batches", [])]
+        sources = {s for b in batches for s in b.sources}
+        return cls(tenant=tenant, batches=batches, sources=sources)
+
+
+class LakeStore:
+    """Files and catalogs of a lake rooted at one directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def tenant_dir(self, tenant: str) -> Path:
+        return self.root / f"tenant={check_tenant(tenant)}"
+
+    def tenants(self) -> list[str]:
+        if not self.root.exists():
+            return []
+        return sorted(
+            p.name.split("=", 1)[1]
+            for p in self.root.iterdir()
+            if p.name.startswith("tenant=") and (p / CATALOG).exists()
+        )
+
+    def catalog(self, tenant: str) -> Catalog:
+        path = self.tenant_dir(tenant) / CATALOG
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return Catalog(tenant=tenant)
+        try:
+            return Catalog.from_json(tenant, data)
+        except (orjson.JSONDecodeError, TypeError, KeyError) as exc:
+            raise LakeError(f"lake catalog {path} is unreadable: {exc}") from exc
+
+    def paths(self, tenant: str, table: str, after_seq: int = 0) -> list[str]:
+        base = self.tenant_dir(tenant)
+        return [str(base / rel) for rel in self.catalog(tenant).files(table, after_seq)]
+
+    @contextlib.contextmanager
+    def writer(self, tenant: str) -> Iterator[TenantWriter]:
+        """Exclusive writer for one tenant (blocks other writers of that tenant, never readers)."""
+        base = self.tenant_dir(tenant)
+        base.mkdir(parents=True, exist_ok=True)
+        with open(base / "_writer.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield TenantWriter(self, tenant, base)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def vacuum(self, tenant: str, older_than_s: float = 3600.0) -> int:
+        """Delete Parquet files no catalog lists (left by interrupted writers); returns how many."""
+        base = self.tenant_dir(tenant)
+        with self.writer(tenant):
+            listed = {rel for b in self.catalog(tenant).batches for fs in b.files.values() for rel in fs}
+            removed = 0
+            now = time.time()
+            for path in base.glob("table=*/day=*/*.parquet*"):
+                rel = str(path.relative_to(base))
+                if rel not in listed and now - path.stat().st_mtime > older_than_s:
+                    path.unlink()
+                    removed += 1
+            return removed
+
+
+class TenantWriter:
+    def __init__(self, store: LakeStore, tenant: str, base: Path) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.base = base
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.store.catalog(self.tenant)
+
+    def commit(self, tables: Mapping[str, pa.Table], sources: list[str] | None = None) -> Batch | None:
+        """Write one batch (table name → rows) and commit it atomically; empty tables are skipped."""
+        catalog = self.catalog
+        batch_id = f"b{catalog.last_seq + 1:08d}-{uuid.uuid4().hex[:8]}"
+        files: dict[str, list[str]] = {}
+        rows: dict[str, int] = {}
+        known = {t.name for t in TABLES}
+        for name, data in tables.items():
+            if name not in known:
+                raise LakeError(f"unknown table {name!r}")
+            if data.num_rows == 0:
+                continue
+            data = data.cast(arrow_schema(name)) if data.schema != arrow_schema(name) else data
+            rows[name] = data.num_rows
+            files[name] = self._write_by_day(name, data, batch_id)
+        if not files and not sources:
+            return None
+        batch = Batch(
+            seq=catalog.last_seq + 1,
+            id=batch_id,
+            committed_at=time.time(),
+            files=files,
+            rows=rows,
+            sources=list(sources or []),
+        )
+        catalog.batches.append(batch)
+        self._publish(catalog)
+        return batch
+
+    def replace(self, old: list[Batch], tables: Mapping[str, pa.Table]) -> Batch:
+        """Swap several batches for one rewritten batch in a single catalog commit (compaction)."""
+        catalog = self.catalog
+        old_ids = {b.id for b in old}
+        batch_id = f"b{catalog.last_seq + 1:08d}-{uuid.uuid4().hex[:8]}"
+        files = {name: self._write_by_day(name, data, batch_id) for name, data in tables.items() if data.num_rows}
+        batch = Batch(
+            seq=catalog.last_seq + 1,
+            id=batch_id,
+            committed_at=time.time(),
+            files=files,
+            rows={n: t.num_rows for n, t in tables.items() if t.num_rows},
+            sources=[s for b in old for s in b.sources],
+        )
+        catalog.batches = [b for b in catalog.batches if b.id not in old_ids] + [batch]
+        self._publish(catalog)
+        return batch
+
+    def _write_by_day(self, name: str, data: pa.Table, batch_id: str) -> list[str]:
+        days = pc.fill_null(pc.strftime(data["Timestamp"], format="%Y-%m-%d"), "unknown")
+        written: list[str] = []
+        for i, day in enumerate(sorted(pc.unique(days).to_pylist())):
+            part = data.filter(pc.equal(days, day))
+            rel = f"table={name}/day={day}/{batch_id}-{i}.parquet"
+            target = self.base / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".parquet.tmp")
+            pq.write_table(part, tmp, compression="zstd", row_group_size=128 * 1024)
+            _fsync(tmp)
+            os.replace(tmp, target)
+            written.append(rel)
+        return written
+
+    def _publish(self, catalog: Catalog) -> None:
+        path = self.base / CATALOG
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(catalog.to_json())
+        _fsync(tmp)
+        os.replace(tmp, path)
+        dir_fd = os.open(self.base, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
