@@ -40,7 +40,14 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
+        """Tables straight from the models, without migration history: for quick tests only."""
         Base.metadata.create_all(self.engine)
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Run the Alembic migrations up to ``revision`` (how every real database is created and kept)."""
+        from huntwatch.state.migrate import upgrade
+
+        upgrade(self.engine, revision)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -135,3 +135,194 @@ class ModelVersion(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- people and access -------------------------------------------------------------------------------------
+
+ROLES = ("tenant_reader", "tenant_analyst", "tenant_admin", "expert", "provider_admin")
+TOKEN_ROLES = (*ROLES, "sensor")
+PROVIDER_ROLES = ("expert", "provider_admin")
+
+
+class User(Base):
+    """A person: tenant staff carry a tenant, provider staff (expert, provider admin) do not."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(30))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    disabled: Mapped[bool] = mapped_column(default=False)
+    last_login_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    """A bearer token for sensors and integrations; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(30))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # the first characters, so people can tell tokens apart
+    created_by: Mapped[str] = mapped_column(String(254), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None]
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's SHA-256 and the CSRF token its forms must echo."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+
+
+class AuditLog(Base):
+    """Every state change: who, what, when, from where."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(254))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(60))
+    target_type: Mapped[str] = mapped_column(String(40), default="")
+    target_id: Mapped[str] = mapped_column(String(64), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- enrollment and subscriptions ---------------------------------------------------------------------------
+
+
+class Enrollment(Base):
+    """A tenant's application for Endpoint Attack Notifications and the provider's decision."""
+
+    __tablename__ = "enrollments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), unique=True)
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_email: Mapped[str] = mapped_column(String(254))
+    privacy_accepted: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | accepted | rejected
+    reason: Mapped[str] = mapped_column(Text, default="")
+    checks: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{"name", "passed", "detail"}]
+    enabled: Mapped[bool] = mapped_column(default=False)
+    applied_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[dt.datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(254))
+
+
+class Subscription(Base):
+    """Experts on demand for one tenant between two dates (end open when null)."""
+
+    __tablename__ = "subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40), default="experts_on_demand")
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime | None]
+    created_by: Mapped[str] = mapped_column(String(254), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TenantPolicy(Base):
+    """What a tenant lets the service do without a person: auto-publish above a model score."""
+
+    __tablename__ = "tenant_policies"
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    auto_publish_min_score: Mapped[float | None] = mapped_column(Float)  # null: never auto-publish
+
+
+# --- alerts and delivery ------------------------------------------------------------------------------------
+
+
+class Alert(Base):
+    """An entry of the tenant's alert queue; endpoint attack notifications are alerts published by experts."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_tenant_created", "tenant_id", "created_at"),
+        Index("ix_alerts_tenant_status", "tenant_id", "status"),
+        Index("ix_alerts_tenant_severity", "tenant_id", "severity"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    tag: Mapped[str] = mapped_column(String(60), default="Endpoint Attack Notification")
+    source: Mapped[str] = mapped_column(String(60), default="Huntwatch Experts")
+    severity: Mapped[str] = mapped_column(String(20))  # informational | low | medium | high | critical
+    status: Mapped[str] = mapped_column(String(20), default="new")  # new | in_progress | resolved
+    tactics: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    techniques: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # devices, accounts, files, ...
+    timeline: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    queries: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    evidence: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    executive_summary: Mapped[str] = mapped_column(Text, default="")
+    method_of_entry: Mapped[str] = mapped_column(Text, default="")
+    recommendations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    first_activity: Mapped[dt.datetime | None]
+    last_activity: Mapped[dt.datetime | None]
+    published_by: Mapped[str] = mapped_column(String(254), default="system")
+    is_sample: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DeliverySetting(Base):
+    """One delivery channel a tenant turned on; secrets are kept encrypted, never in ``config``."""
+
+    __tablename__ = "delivery_settings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # webhook | email | syslog
+    name: Mapped[str] = mapped_column(String(200), default="")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class NotificationContact(Base):
+    """Who the provider calls about an incident, in order of priority."""
+
+    __tablename__ = "notification_contacts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    priority: Mapped[str] = mapped_column(String(10))  # primary | backup
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+
+
+class DeliveryLog(Base):
+    """The outcome of handing one alert to one channel, shown to the tenant admin."""
+
+    __tablename__ = "delivery_log"
+    __table_args__ = (Index("ix_delivery_log_tenant_at", "tenant_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    setting_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_settings.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # delivered | failed | dead_letter
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
