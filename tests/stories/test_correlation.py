@@ -1,0 +1,112 @@
+"""The in-memory correlation core: joins, windows, common entities, existing stories, lateral edges."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from huntwatch.stories.correlation import LateralEdge, LeadNode, correlate_leads
+from huntwatch.stories.entities import account_name, device_key, lead_keys
+
+T0 = dt.datetime(2024, 3, 1, 10, 0, 0)
+
+
+def node(i: int, minutes: float, story: int | None = None, **entities: list[str]) -> LeadNode:
+    t = T0 + dt.timedelta(minutes=minutes)
+    return LeadNode(i, t, t + dt.timedelta(seconds=30), entities, story)
+
+
+def test_keys_normalise_names_and_drop_noise() -> None:
+    keys = {
+        k.key
+        for k in lead_keys(
+            {
+                "device": ["WS1.corp.local"],
+                "account": ["CORP\\Alice", "NT AUTHORITY\\SYSTEM", "DWM-1"],
+                "logon": ["0x3e7", "0xABC"],
+                "process": ["{11111111-2222-3333-4444-555555555555}", "4242"],
+                "file": ["C:\\Windows\\System32\\cmd.exe", "AA" * 32],
+                "remote_ip": ["127.0.0.1", "10.0.0.5"],
+            }
+        )
+    }
+    assert keys == {
+        "device:ws1",
+        "account:alice",
+        "logon:ws1|0xabc",
+        "process:11111111-2222-3333-4444-555555555555",
+        "process:ws1|4242",
+        "file:" + "aa" * 32,
+        "remote_ip:10.0.0.5",
+    }
+    assert account_name("alice@corp.local") == "alice"
+    assert device_key("10.0.0.5") == "10.0.0.5"
+
+
+def test_shared_entities_join_and_unrelated_stay_apart() -> None:
+    leads = [
+        node(1, 0, device=["ws1"], account=["alice"]),
+        node(2, 5, device=["ws1"], account=["alice"]),
+        node(3, 10, device=["ws2"], account=["bob"]),
+        node(4, 12, device=["ws9"], account=["alice"]),  # shares the account with 1 and 2
+    ]
+    result = correlate_leads(leads)
+    assert [sorted(g.lead_ids) for g in result.groups] == [[1, 2, 4], [3]]
+    reason = result.groups[0].reasons[4]
+    assert reason["entity"] == "account" and reason["linked_lead"] in (1, 2)
+    assert result.groups[0].reasons[1]["entity"] == "seed"
+
+
+def test_window_splits_distant_activity_but_chains_close_activity() -> None:
+    leads = [node(1, 0, device=["ws1"]), node(2, 50, device=["ws1"]), node(3, 100, device=["ws1"])]
+    assert len(correlate_leads(leads, window=dt.timedelta(hours=1)).groups) == 1
+    assert len(correlate_leads(leads, window=dt.timedelta(minutes=20)).groups) == 3
+
+
+def test_common_account_is_ignored() -> None:
+    leads = [node(i, i, device=[f"ws{i}"], account=["helpdesk"]) for i in range(10)]
+    result = correlate_leads(leads, common_min_devices=3)
+    assert len(result.groups) == 10
+    assert "account:helpdesk" in result.common
+
+
+def test_existing_story_is_extended_and_rerun_adds_nothing() -> None:
+    old = [node(1, 0, story=7, device=["ws1"]), node(2, 1, story=7, device=["ws1"])]
+    result = correlate_leads([*old, node(3, 2, device=["ws1"])])
+    assert len(result.groups) == 1 and result.groups[0].story_id == 7 and result.groups[0].lead_ids == [3]
+    assert correlate_leads([*old, node(3, 2, story=7, device=["ws1"])]).groups == []
+
+
+def test_new_lead_touching_two_stories_is_a_bridge_not_a_merge() -> None:
+    leads = [
+        node(1, 0, story=7, device=["ws1"]),
+        node(2, 0, story=8, device=["ws2"]),
+        node(3, 5, device=["ws1", "ws2"]),
+    ]
+    result = correlate_leads(leads)
+    assert [(g.story_id, g.lead_ids) for g in result.groups] == [(7, [3])]
+    assert [(b.lead_id, b.joined_story_id, b.other_story_id) for b in result.bridges] == [(3, 7, 8)]
+
+
+def test_lateral_edge_joins_devices_only_when_its_account_is_in_a_lead() -> None:
+    leads = [node(1, 0, device=["ws1"], account=["eve"]), node(2, 30, device=["srv2"])]
+    edge = LateralEdge("ws1", "srv2.corp.local", "CORP\\eve", "network logon", T0 + dt.timedelta(minutes=20))
+    joined = correlate_leads(leads, [edge])
+    assert [sorted(g.lead_ids) for g in joined.groups] == [[1, 2]]
+    assert joined.groups[0].reasons[2]["entity"] == "lateral_movement"
+    assert joined.groups[0].reasons[2]["lateral_movement"]["to"] == "srv2.corp.local"
+    stranger = LateralEdge("ws1", "srv2", "mallory", "network logon", T0 + dt.timedelta(minutes=20))
+    assert len(correlate_leads(leads, [stranger]).groups) == 2
+
+
+def test_result_does_not_depend_on_input_order() -> None:
+    rng = random.Random(4)
+    leads = [
+        node(i, rng.uniform(0, 600), device=[f"ws{rng.randint(0, 20)}"], account=[f"u{rng.randint(0, 30)}"])
+        for i in range(300)
+    ]
+    a = correlate_leads(leads)
+    shuffled = leads[:]
+    rng.shuffle(shuffled)
+    b = correlate_leads(shuffled)
+    assert [(g.lead_ids, g.reasons) for g in a.groups] == [(g.lead_ids, g.reasons) for g in b.groups]
