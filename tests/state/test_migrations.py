@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import inspect, select
+
+from huntwatch.state import Base, Database, Tenant, User
+from huntwatch.state.migrate import current_revision, head_revision
+
+
+def test_upgrade_empty_database_matches_models(db_url):
+    db = Database(db_url)
+    db.upgrade()
+    assert current_revision(db.engine) == head_revision()
+    tables = set(inspect(db.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    db.engine.dispose()
+
+
+def test_upgrade_keeps_data_of_previous_schema(db_url):
+    db = Database(db_url)
+    db.upgrade("0001")
+    with db.session() as s:
+        s.add(Tenant(slug="acme", name="Acme", created_at=dt.datetime(2026, 1, 1)))
+    db.upgrade()
+    with db.session() as s:
+        assert s.scalar(select(Tenant.name).where(Tenant.slug == "acme")) == "Acme"
+        s.add(User(email="a@acme.test", role="tenant_admin", password_hash="x", tenant_id=1))
+    db.engine.dispose()
+
+
+def test_database_made_by_create_all_before_migrations_is_adopted(tmp_path):
+    """The skeleton's create_all databases carry no version: they are stamped as the baseline, then upgraded."""
+    from huntwatch.state.migrate import BASELINE, upgrade
+
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    baseline_tables = ["tenants", "leads", "hunt_watermarks", "stories", "story_leads", "story_events", "verdicts"]
+    Base.metadata.create_all(db.engine, tables=[Base.metadata.tables[t] for t in [*baseline_tables, "model_versions"]])
+    assert current_revision(db.engine) is None
+    upgrade(db.engine)
+    assert current_revision(db.engine) == head_revision() != BASELINE
+    assert "users" in inspect(db.engine).get_table_names()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'wal.db'}")
+    with db.engine.connect() as con:
+        assert con.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
