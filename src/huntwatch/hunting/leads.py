@@ -29,6 +29,7 @@ class LeadCandidate:
     description: str = ""
     details: dict[str, Any] = field(default_factory=dict)  # what was unusual, counts, compared to what
     group: tuple[str, ...] = ()  # values that identify this finding (device, account, ...) for dedup
+    evidence_table: str = "RawEvents"  # schema table holding the evidence rows (every key is in RawEvents)
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
