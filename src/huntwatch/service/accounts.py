@@ -191,6 +191,7 @@ def sign_in(s: Session, email: str, password: str, ip: str = "") -> tuple[str, W
 
     Returns the cookie value (shown once) and the session row holding its hash and CSRF token. Unknown
     users and wrong passwords fail alike; the hashing cost is paid either way so timing tells nothing.
+    A failure commits the session before raising, so the failure count and its audit row survive.
     """
     now = utcnow()
     user = s.scalar(select(User).where(User.email == email.strip().lower()))
@@ -198,9 +199,11 @@ def sign_in(s: Session, email: str, password: str, ip: str = "") -> tuple[str, W
     if user is None:
         _hasher.hash(password)
         record(s, anonymous, "auth.sign_in_failed", "user", "", None, reason="unknown user")
+        s.commit()
         raise AuthenticationFailed("wrong e-mail or password")
     if user.locked_until is not None and user.locked_until > now:
         record(s, anonymous, "auth.sign_in_locked", "user", user.id, user.tenant_id)
+        s.commit()
         raise AccountLocked("too many failed sign-ins; try again later")
     try:
         _hasher.verify(user.password_hash, password)
@@ -215,6 +218,7 @@ def sign_in(s: Session, email: str, password: str, ip: str = "") -> tuple[str, W
             user.failed_logins = 0
             detail["locked_until"] = user.locked_until.isoformat()
         record(s, anonymous, "auth.sign_in_failed", "user", user.id, user.tenant_id, **detail)
+        s.commit()
         raise AuthenticationFailed("wrong e-mail or password")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
