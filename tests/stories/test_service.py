@@ -304,3 +304,32 @@ def test_lateral_movement_joins_two_devices(env) -> None:
 
     _lateral_tenant(engine, db, "nolm", attacker_address=False)
     assert len(correlate(engine, db, "nolm").stories_created) == 2
+
+
+@pytest.mark.slow
+def test_cli_correlates_lists_and_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from huntwatch.cli import main
+    from huntwatch.config import settings
+
+    monkeypatch.setenv("HUNTWATCH_HOME", str(tmp_path))
+    monkeypatch.delenv("HUNTWATCH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("HUNTWATCH_LAKE", raising=False)
+    cfg = settings()
+    db = Database(cfg.database_url)
+    db.create_all()
+    engine = DuckDBEngine(cfg.lake_path)
+    tenant(db, "cli")
+    service_story_leads(engine, db, "cli")
+    runner = CliRunner()
+    out = runner.invoke(main, ["stories", "correlate", "--tenant", "cli", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    story_id = json.loads(out.output)["stories_created"][0]
+    listed = runner.invoke(main, ["stories", "list", "--tenant", "cli", "--format", "json"])
+    assert [r["id"] for r in json.loads(listed.output)] == [story_id]
+    shown = runner.invoke(main, ["stories", "show", str(story_id), "--format", "json"])
+    jsonschema.validate(json.loads(shown.output), SCHEMA)
+    text = runner.invoke(main, ["stories", "show", str(story_id)]).output
+    assert "PROCESS TREES" in text and "`-- *powershell.exe" in text and "Method of entry" in text
+    assert runner.invoke(main, ["stories", "show", "999"]).exit_code != 0
