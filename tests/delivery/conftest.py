@@ -137,11 +137,16 @@ def smtp_receiver() -> Iterator[SmtpReceiver]:
     def authenticate(server, session, envelope, mechanism, auth_data):
         if isinstance(auth_data, LoginPassword):
             receiver.logins.append((auth_data.login.decode(), auth_data.password.decode()))
-            return AuthResult(success=auth_data.password == b"smtp-pass-s3cret")
-        return AuthResult(success=False)
+            # handled=False: aiosmtpd then answers a failure with 535 itself instead of staying silent.
+            return AuthResult(success=auth_data.password == b"smtp-pass-s3cret", handled=False)
+        return AuthResult(success=False, handled=False)
 
     controller = Controller(
-        Handler(), hostname="127.0.0.1", port=receiver.port, authenticator=authenticate, auth_require_tls=False
+        Handler(),
+        hostname="127.0.0.1",
+        port=receiver.port,
+        authenticator=authenticate,
+        auth_require_tls=False,
     )
     controller.start()
     yield receiver
