@@ -214,7 +214,6 @@ class TenantWriter:
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".parquet.tmp")
             pq.write_table(part, tmp, compression="zstd", row_group_size=128 * 1024)
-            _fsync(tmp)
             os.replace(tmp, target)
             written.append(rel)
         return written

@@ -7,6 +7,7 @@ Timestamps are UTC without a zone. ``fields`` is a string→string map holding a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -343,6 +344,7 @@ def column_names(table_name: str) -> tuple[str, ...]:
     return table(table_name).names
 
 
+@functools.cache
 def arrow_schema(table_name: str) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow_type) for c in table(table_name).columns])
 
