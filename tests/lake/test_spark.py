@@ -1,0 +1,237 @@
+"""SparkEngine: transpilation (fast, no JVM) and one local Spark session proving it answers like DuckDB."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from huntwatch.lake import DuckDBEngine, Engine, LakeError, QueryError
+from huntwatch.lake.spark import SparkEngine, engine_from_options, to_spark_sql
+from huntwatch.schema import arrow_schema
+
+# -- transpilation ------------------------------------------------------------------------------------
+
+
+def test_padded_alternation_becomes_substring_tests() -> None:
+    out = to_spark_sql("SELECT 1 FROM RawEvents WHERE regexp_matches(lower(Fields['CommandLine']), '.*(mimi|sek_x).*')")
+    assert "RLIKE" not in out.sql
+    assert "LIKE '%mimi%' OR" in out.sql
+    assert "'%sek\\\\_x%'" in out.sql  # '_' escaped for LIKE, backslash escaped for Spark's string literal
+
+
+def test_padding_is_stripped_from_real_regexes_and_flags_survive() -> None:
+    out = to_spark_sql("SELECT 1 FROM t WHERE regexp_matches(x, '.*\\d+\\.exe.*', 'i')")
+    assert "RLIKE '(?i)\\\\d+\\\\.exe'" in out.sql
+    # an escaped trailing dot-star is a literal '.' repeated, not padding
+    assert "\\\\.*'" in to_spark_sql("SELECT 1 FROM t WHERE regexp_matches(x, 'a\\.*')").sql
+
+
+def test_inline_case_flag_and_literal_and_full_match() -> None:
+    assert "ILIKE '%temp%'" in to_spark_sql("SELECT 1 FROM t WHERE regexp_matches(x, '(?i)temp')").sql
+    assert "LIKE '%a.b%'" in to_spark_sql("SELECT 1 FROM t WHERE regexp_matches(x, 'a.b', 'l')").sql
+    assert "RLIKE '^(?:ab|c)$'" in to_spark_sql("SELECT 1 FROM t WHERE regexp_full_match(x, 'ab|c')").sql
+    assert " LIKE '%a%'" in to_spark_sql("SELECT 1 FROM t WHERE regexp_matches(x, 'a', 'ic')").sql
+
+
+def test_numbered_parameters_are_reordered() -> None:
+    out = to_spark_sql("SELECT $2 AS a FROM t WHERE b = $1 AND c = $2")
+    assert out.sql.count("?") == 3
+    assert out.bind(["one", "two"]) == ["two", "one", "two"]
+    with pytest.raises(QueryError):
+        out.bind(["one"])
+
+
+def test_transpilation_is_cached_and_bad_sql_is_a_query_error() -> None:
+    sql = "SELECT DeviceName FROM DeviceProcessEvents WHERE ProcessCommandLine ILIKE '%-enc%'"
+    assert to_spark_sql(sql) is to_spark_sql(sql)
+    with pytest.raises(QueryError):
+        to_spark_sql("SELECT FROM WHERE (")
+    with pytest.raises(QueryError):
+        to_spark_sql("SELECT 1; SELECT 2")
+
+
+def test_engine_from_options(tmp_path: Path) -> None:
+    assert isinstance(engine_from_options("duckdb", None, tmp_path), DuckDBEngine)
+    spark = engine_from_options("spark", "local[1]", tmp_path)
+    assert isinstance(spark, SparkEngine) and isinstance(spark, Engine)
+    assert spark.master == "local[1]"
+    with pytest.raises(LakeError):
+        engine_from_options("duckdb", "local[1]", tmp_path)
+    with pytest.raises(LakeError):
+        engine_from_options("presto", None, tmp_path)
+
+
+# -- a small lake both engines read -------------------------------------------------------------------
+
+T0 = dt.datetime(2024, 3, 1, 23, 0, 0)
+
+
+def _rows(tenant: str, n: int, offset: int = 0) -> dict[str, pa.Table]:
+    procs, nets, raw = [], [], []
+    for i in range(offset, offset + n):
+        ts = T0 + dt.timedelta(minutes=7 * i)
+        device = f"ws{i % 3:02d}.corp.example"
+        cmd = ["cmd.exe /c whoami", "powershell.exe -enc SQBFAFgA", "C:\\Temp\\Mimikatz.exe sekurlsa::logonpasswords"][
+            i % 3
+        ]
+        key = f"{tenant}-{i}"
+        procs.append(
+            {
+                "TenantId": tenant,
+                "EventKey": key,
+                "Timestamp": ts,
+                "DeviceId": f"id-{device}",
+                "DeviceName": device,
+                "ActionType": "ProcessCreated",
+                "FileName": cmd.split()[0].rsplit("\\", 1)[-1].lower(),
+                "ProcessId": 1000 + i,
+                "ProcessCommandLine": cmd,
+                "InitiatingProcessFileName": "explorer.exe" if i % 2 else None,
+            }
+        )
+        nets.append(
+            {
+                "TenantId": tenant,
+                "EventKey": key + "-n",
+                "Timestamp": ts + dt.timedelta(seconds=5),
+                "DeviceId": f"id-{device}",
+                "DeviceName": device,
+                "ActionType": "ConnectionSuccess",
+                "RemoteIP": f"10.0.0.{i % 5}",
+                "RemotePort": [443, 445, 3389][i % 3],
+                "InitiatingProcessId": 1000 + i,
+            }
+        )
+        fields = {"CommandLine": cmd, "Image": cmd.split()[0]}
+        if i % 4 == 0:
+            fields["ParentImage"] = "C:\\Windows\\explorer.exe"
+        raw.append(
+            {
+                "TenantId": tenant,
+                "EventKey": key,
+                "Timestamp": ts,
+                "DeviceName": device,
+                "Channel": "Microsoft-Windows-Sysmon/Operational",
+                "Provider": "Microsoft-Windows-Sysmon",
+                "EventID": 1,
+                "RecordId": i,
+                "SourceFile": "synthetic",
+                "Fields": list(fields.items()),
+            }
+        )
+    return {
+        "DeviceProcessEvents": pa.Table.from_pylist(procs, schema=arrow_schema("DeviceProcessEvents")),
+        "DeviceNetworkEvents": pa.Table.from_pylist(nets, schema=arrow_schema("DeviceNetworkEvents")),
+        "RawEvents": pa.Table.from_pylist(raw, schema=arrow_schema("RawEvents")),
+    }
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("lake")
+    duck = DuckDBEngine(root)
+    duck.append("acme", _rows("acme", 40))
+    duck.append("acme", _rows("acme", 20, offset=40))
+    duck.append("globex", _rows("globex", 30))
+    return root
+
+
+@pytest.fixture(scope="module")
+def spark(lake: Path):
+    engine = SparkEngine(lake, master="local[1]")
+    yield engine
+    engine.close()
+
+
+def _same(a: pa.Table, b: pa.Table) -> None:
+    assert a.column_names == b.column_names
+    rows_a = sorted(map(repr, a.to_pylist()))
+    rows_b = sorted(map(repr, b.to_pylist()))
+    assert rows_a == rows_b
+
+
+PARITY_QUERIES = [
+    "SELECT DeviceName, count(*) AS n FROM DeviceProcessEvents GROUP BY DeviceName ORDER BY DeviceName",
+    "SELECT EventKey, ProcessCommandLine FROM DeviceProcessEvents WHERE ProcessCommandLine ILIKE '%-ENC%'",
+    "SELECT EventKey FROM DeviceProcessEvents WHERE regexp_matches(ProcessCommandLine, '.*(mimikatz|whoami).*', 'i')",
+    "SELECT EventKey FROM DeviceProcessEvents "
+    "WHERE regexp_matches(lower(ProcessCommandLine), '^c:\\\\temp\\\\[a-z]+\\.exe')",
+    "SELECT EventKey, Fields['CommandLine'] AS cmd, Fields['ParentImage'] AS parent, Fields['Nope'] AS nope "
+    "FROM RawEvents WHERE Fields['Image'] ILIKE '%.exe'",
+    "SELECT strftime(Timestamp, '%Y-%m-%d') AS day, date_trunc('hour', Timestamp) AS hour, count(*) AS n "
+    "FROM DeviceProcessEvents GROUP BY ALL",
+    "SELECT p.EventKey, n.RemoteIP, n.RemotePort FROM DeviceProcessEvents p JOIN DeviceNetworkEvents n "
+    "ON p.DeviceId = n.DeviceId AND p.ProcessId = n.InitiatingProcessId "
+    "AND n.Timestamp BETWEEN p.Timestamp AND p.Timestamp + INTERVAL 1 MINUTE WHERE n.RemotePort IN (445, 3389)",
+    "SELECT DeviceName, EventKey, Timestamp FROM DeviceProcessEvents "
+    "QUALIFY row_number() OVER (PARTITION BY DeviceName ORDER BY Timestamp DESC) = 1",
+    "SELECT DeviceName, min(Timestamp) AS first_seen, max(Timestamp) AS last_seen, "
+    "count(DISTINCT FileName) AS files FROM DeviceProcessEvents GROUP BY DeviceName HAVING count(*) > 3",
+    "SELECT count(*) AS n, max(RegistryKey) AS k FROM DeviceRegistryEvents",
+    "SELECT coalesce(InitiatingProcessFileName, 'unknown') AS parent, count(*) AS n FROM DeviceProcessEvents "
+    "GROUP BY 1",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+@pytest.mark.parametrize("sql", PARITY_QUERIES)
+def test_spark_answers_like_duckdb(spark: SparkEngine, lake: Path, sql: str) -> None:
+    duck = DuckDBEngine(lake)
+    for tenant in ("acme", ["acme", "globex"]):
+        _same(spark.query(sql, tenant), duck.query(sql, tenant))
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_scoping_params_inputs_and_types(spark: SparkEngine, lake: Path) -> None:
+    duck = DuckDBEngine(lake)
+    count = "SELECT TenantId, count(*) AS n FROM DeviceProcessEvents GROUP BY TenantId"
+    assert spark.query(count, "globex").to_pylist() == [{"TenantId": "globex", "n": 30}]
+    first_seq = spark.store.catalog("acme").batches[0].seq
+    assert spark.query(count, "acme", after_seq=first_seq).to_pylist() == [{"TenantId": "acme", "n": 20}]
+
+    sql = "SELECT EventKey, Timestamp, Fields FROM RawEvents WHERE DeviceName = ? AND RecordId < $2 ORDER BY RecordId"
+    with pytest.raises(QueryError):  # mixing styles is refused by both engines
+        spark.query(sql, "acme", params=["ws01.corp.example", 10])
+    sql = "SELECT EventKey, Timestamp, Fields FROM RawEvents WHERE DeviceName = ? AND RecordId < ? ORDER BY RecordId"
+    got = spark.query(sql, "acme", params=["ws01.corp.example", 10])
+    _same(got, duck.query(sql, "acme", params=["ws01.corp.example", 10]))
+    assert got.schema.field("Timestamp").type == pa.timestamp("us")
+    assert got.schema.field("Fields").type == pa.map_(pa.string(), pa.string())
+
+    watch = pa.table({"ip": ["10.0.0.1", "10.0.0.4"], "why": ["c2", "scanner"]})
+    sql = "SELECT n.EventKey, w.why FROM DeviceNetworkEvents n JOIN watch w ON n.RemoteIP = w.ip"
+    _same(spark.query(sql, "acme", inputs={"watch": watch}), duck.query(sql, "acme", inputs={"watch": watch}))
+    with pytest.raises(QueryError):  # inputs do not outlive their query
+        spark.query("SELECT * FROM watch", "acme")
+    with pytest.raises(QueryError):
+        spark.query("SELECT 1 FROM DeviceProcessEvents", "acme", inputs={"bad name": watch})
+
+    with pytest.raises(QueryError, match=r"(?i)cannot|unresolved|not found|column"):
+        spark.query("SELECT NoSuchColumn FROM DeviceProcessEvents", "acme")
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_new_batches_are_seen_and_runaway_queries_are_cancelled(spark: SparkEngine, lake: Path) -> None:
+    before = spark.query("SELECT count(*) AS n FROM DeviceProcessEvents", "globex").column("n")[0].as_py()
+    spark.append("globex", _rows("globex", 5, offset=500))
+    after = spark.query("SELECT count(*) AS n FROM DeviceProcessEvents", "globex").column("n")[0].as_py()
+    assert after == before + 5
+
+    bomb = (
+        "SELECT count(*) AS n FROM DeviceProcessEvents a, DeviceProcessEvents b, DeviceProcessEvents c, "
+        "DeviceProcessEvents d, DeviceProcessEvents e WHERE a.ProcessId + b.ProcessId + c.ProcessId "
+        "+ d.ProcessId + e.ProcessId > -1"
+    )
+    started = time.monotonic()
+    with pytest.raises(QueryError, match="time limit"):
+        spark.query(bomb, ["acme", "globex"], timeout_s=3)
+    assert time.monotonic() - started < 30
+    # the session is still usable after a cancellation
+    assert spark.query("SELECT count(*) AS n FROM DeviceNetworkEvents", "acme").column("n")[0].as_py() == 60
