@@ -11,6 +11,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Accounts every Windows machine runs things as: never evidence that two activities are related.
 WELL_KNOWN_ACCOUNTS = frozenset(
@@ -49,6 +50,7 @@ class EntityKey:
     key: str
 
 
+@lru_cache(maxsize=65536)
 def device_key(name: str) -> str:
     """The host part of a device name, lower case, so NetBIOS and DNS spellings meet."""
     name = name.strip().lower().rstrip(".")
@@ -61,6 +63,7 @@ def device_key(name: str) -> str:
         return name.split(".", 1)[0]
 
 
+@lru_cache(maxsize=65536)
 def account_name(value: str) -> str:
     """The user part of an account (``CORP\\alice``, ``alice@corp`` → ``alice``), lower case.
 
@@ -79,6 +82,7 @@ def is_well_known_account(name: str) -> bool:
     return name in WELL_KNOWN_ACCOUNTS or bool(_VIRTUAL_ACCOUNT.match(name))
 
 
+@lru_cache(maxsize=65536)
 def _usable_ip(value: str) -> bool:
     try:
         ip = ipaddress.ip_address(value.strip().strip("[]").split("%", 1)[0])
