@@ -83,6 +83,7 @@ def register_channel(kind: str, build: Callable[..., Channel], schema: dict[str,
 
 
 def channel_kinds() -> list[str]:
+    """The kinds :func:`channel_from_settings` can build, for settings forms."""
     return sorted(_REGISTRY)
 
 
@@ -131,14 +132,24 @@ def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> t
     if error.validator == "additionalProperties":
         extra = sorted(set(instance) - set(schema.get("properties", {})))[0]
         return (f"{where}.{extra}" if where else extra), "is not a known setting"
-    problems = {
-        "type": f"must be of type {error.validator_value}",
-        "minLength": f"must be at least {error.validator_value} characters",
-        "minItems": f"must have at least {error.validator_value} item(s)",
-        "minimum": f"must be at least {error.validator_value}",
-        "maximum": f"must be at most {error.validator_value}",
-        "exclusiveMinimum": f"must be greater than {error.validator_value}",
-        "enum": f"must be one of {', '.join(map(str, error.validator_value))}",
-        "pattern": f"must match {error.validator_value}",
-    }
-    return where or "settings", problems.get(str(error.validator), "is invalid")
+    return where or "settings", _PROBLEMS.get(str(error.validator), "is invalid").format(_shown(error))
+
+
+_PROBLEMS = {
+    "type": "must be of type {}",
+    "minLength": "must be at least {} characters",
+    "minItems": "must have at least {} item(s)",
+    "minimum": "must be at least {}",
+    "maximum": "must be at most {}",
+    "exclusiveMinimum": "must be greater than {}",
+    "enum": "must be one of {}",
+    "pattern": "must match {}",
+}
+
+
+def _shown(error: jsonschema.ValidationError) -> str:
+    """The rule that failed (never the offending value, which may be a secret)."""
+    rule = error.validator_value
+    if isinstance(rule, list):
+        return ", ".join(map(str, rule))
+    return "" if isinstance(rule, dict) else str(rule)
