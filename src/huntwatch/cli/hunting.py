@@ -32,9 +32,9 @@ def _env() -> tuple[DuckDBEngine, Database]:
     return DuckDBEngine(cfg.lake_path), db
 
 
-def _hunts(dirs: Sequence[str], only: Sequence[str] = ()) -> list[Hunt]:
+def _hunts(dirs: Sequence[str], only: Sequence[str] = (), *, builtin: bool = True) -> list[Hunt]:
     try:
-        hunts = load_hunts(dirs)
+        hunts = load_hunts(dirs, builtin=builtin)
     except HuntError as exc:
         raise click.ClickException(str(exc)) from exc
     if only:
@@ -66,9 +66,13 @@ def _progress() -> Progress:
     )
 
 
-_hunt_dirs = click.option(
-    "--hunts", "hunt_dirs", multiple=True, type=click.Path(exists=True), help="Extra hunt files or folders."
-)
+def _hunt_dirs(fn: Any) -> Any:
+    fn = click.option("--no-builtin", is_flag=True, help="Leave out the built-in hunts.")(fn)
+    return click.option(
+        "--hunts", "hunt_dirs", multiple=True, type=click.Path(exists=True), help="Extra hunt files or folders."
+    )(fn)
+
+
 _sigma_dirs = click.option(
     "--sigma", "sigma_dirs", multiple=True, type=click.Path(exists=True), help="Sigma rule folder."
 )
@@ -82,7 +86,7 @@ def hunts_group() -> None:
 @hunts_group.command("list")
 @_hunt_dirs
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def hunts_list(hunt_dirs: tuple[str, ...], fmt: str) -> None:
+def hunts_list(hunt_dirs: tuple[str, ...], no_builtin: bool, fmt: str) -> None:
     """Every hunt with its tactics, severity and table."""
     rows = [
         {
@@ -93,7 +97,7 @@ def hunts_list(hunt_dirs: tuple[str, ...], fmt: str) -> None:
             "techniques": ", ".join(h.techniques),
             "table": h.table,
         }
-        for h in _hunts(hunt_dirs)
+        for h in _hunts(hunt_dirs, builtin=not no_builtin)
     ]
     emit_rows(rows, ["id", "severity", "tactics", "techniques", "table", "title"], fmt, title=f"{len(rows)} hunts")
 
@@ -101,9 +105,9 @@ def hunts_list(hunt_dirs: tuple[str, ...], fmt: str) -> None:
 @hunts_group.command("show")
 @click.argument("hunt_id")
 @_hunt_dirs
-def hunts_show(hunt_id: str, hunt_dirs: tuple[str, ...]) -> None:
+def hunts_show(hunt_id: str, hunt_dirs: tuple[str, ...], no_builtin: bool) -> None:
     """One hunt in full (metadata, triage note and query)."""
-    hunt = _hunts(hunt_dirs, [hunt_id])[0]
+    hunt = _hunts(hunt_dirs, [hunt_id], builtin=not no_builtin)[0]
     emit_json(
         {
             "id": hunt.id,
@@ -139,12 +143,14 @@ def hunts_show(hunt_id: str, hunt_dirs: tuple[str, ...]) -> None:
     help="Folder the proven_by / benign_slice paths are relative to.",
 )
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def hunts_test(hunt_ids: tuple[str, ...], hunt_dirs: tuple[str, ...], datasets: str, fmt: str) -> None:
+def hunts_test(
+    hunt_ids: tuple[str, ...], hunt_dirs: tuple[str, ...], no_builtin: bool, datasets: str, fmt: str
+) -> None:
     """Run hunts on their proven_by files (must fire) and benign slices (must stay quiet)."""
     from huntwatch.hunting.selftest import prove_hunts
     from huntwatch.ingest import ingest_paths
 
-    hunts = _hunts(hunt_dirs, hunt_ids)
+    hunts = _hunts(hunt_dirs, hunt_ids, builtin=not no_builtin)
     with tempfile.TemporaryDirectory(prefix="huntwatch-hunts-test-") as tmp, _progress() as bar:
         task = bar.add_task("testing", total=None)
         results = prove_hunts(
@@ -200,6 +206,7 @@ def hunt_cmd(
     all_tenants: bool,
     only: tuple[str, ...],
     hunt_dirs: tuple[str, ...],
+    no_builtin: bool,
     sigma_dirs: tuple[str, ...],
     no_analytics: bool,
     since: int | None,
@@ -211,7 +218,7 @@ def hunt_cmd(
         tenants = tuple(engine.tenants())
     if not tenants:
         raise click.UsageError("give --tenant NAME or --all-tenants")
-    hunts = _hunts(hunt_dirs, only)
+    hunts = _hunts(hunt_dirs, only, builtin=not no_builtin)
     analytics = [] if no_analytics or only else default_analytics()
     sigma = None if only else _sigma(sigma_dirs)
     failed = False
@@ -294,10 +301,12 @@ def leads_list(tenant: str, hunt_id: str | None, limit: int | None, fmt: str) ->
 @_hunt_dirs
 @_sigma_dirs
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
-def coverage_cmd(tenant: str, hunt_dirs: tuple[str, ...], sigma_dirs: tuple[str, ...], fmt: str) -> None:
+def coverage_cmd(
+    tenant: str, hunt_dirs: tuple[str, ...], no_builtin: bool, sigma_dirs: tuple[str, ...], fmt: str
+) -> None:
     """Which hunts and Sigma log sources cannot fire on what this tenant sends; which tactics are blind."""
     engine, _ = _env()
-    report = coverage(engine, tenant, _hunts(hunt_dirs), sigma=_sigma(sigma_dirs))
+    report = coverage(engine, tenant, _hunts(hunt_dirs, builtin=not no_builtin), sigma=_sigma(sigma_dirs))
     if fmt == "json":
         emit_json(report.as_dict())
         return
@@ -344,6 +353,7 @@ def eval_cmd(
     labels: str,
     dataset_dir: str,
     hunt_dirs: tuple[str, ...],
+    no_builtin: bool,
     sigma_dirs: tuple[str, ...],
     no_analytics: bool,
     workers: int,
@@ -355,7 +365,7 @@ def eval_cmd(
     from huntwatch.hunting.evaluation import evaluate, read_labels
     from huntwatch.ingest import ingest_paths
 
-    _hunts(hunt_dirs)  # fail early on bad hunt files
+    _hunts(hunt_dirs, builtin=not no_builtin)  # fail early on bad hunt files
     total = len(read_labels(labels)[0]) if limit is None else limit
     with _eval_home(home) as where, _progress() as bar:
         task = bar.add_task("evaluating", total=total)
@@ -365,6 +375,7 @@ def eval_cmd(
             home=where,
             ingest=ingest_paths,
             hunt_dirs=hunt_dirs,
+            builtin=not no_builtin,
             sigma_dirs=sigma_dirs,
             analytics=not no_analytics,
             workers=workers,
