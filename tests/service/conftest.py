@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-from pathlib import Path
-from types import SimpleNamespace
 
-import pyarrow as pa
 import pytest
 
-from huntwatch.lake import DuckDBEngine
-from huntwatch.schema import arrow_schema
-from huntwatch.service import Actor, accounts, enrollment
-from huntwatch.state import Database, Lead, Story, StoryLead, utcnow
+from huntwatch.service.testing import build_world
+from huntwatch.state import Database
 from huntwatch.state.testing import database_url
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -36,84 +28,7 @@ def db(db_url):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def world(db, tmp_path):  # type: ignore[no-untyped-def]
     """Two tenants with staff of every role, provider staff, a story with leads in tenant A."""
-    return build_world(db, tmp_path)
-
-
-def raw_events(tenant: str, devices: int, channels: list[str], when: dt.datetime) -> pa.Table:
-    rows = [
-        {
-            "TenantId": tenant,
-            "EventKey": f"{tenant}-{d}-{c}",
-            "Timestamp": when,
-            "DeviceName": f"ws{d:03d}.{tenant}.test",
-            "Channel": c,
-            "Provider": "p",
-            "EventID": 1,
-            "RecordId": d,
-            "SourceFile": "test",
-            "Fields": [("k", "v")],
-        }
-        for d in range(devices)
-        for c in channels
-    ]
-    return pa.Table.from_pylist(rows, schema=arrow_schema("RawEvents"))
-
-
-def build_world(db: Database, tmp_path: Path) -> SimpleNamespace:
-    system = Actor.system("test")
-    w = SimpleNamespace(db=db, engine=DuckDBEngine(tmp_path / "lake"), actors={}, password=PASSWORD)
-    with db.session() as s:
-        w.a = accounts.create_tenant(s, system, "tenant-a", "Tenant A", region="eu", plan="standard").id
-        w.b = accounts.create_tenant(s, system, "tenant-b", "Tenant B", region="us-gov", plan="standard").id
-        for tenant_key, tid in (("a", w.a), ("b", w.b)):
-            for role in ("tenant_reader", "tenant_analyst", "tenant_admin"):
-                u = accounts.create_user(s, system, f"{role}@{tenant_key}.test", PASSWORD, role, tid)
-                w.actors[f"{tenant_key}_{role.removeprefix('tenant_')}"] = accounts.actor_for_user(u)
-        for role in ("expert", "provider_admin"):
-            u = accounts.create_user(s, system, f"{role}@provider.test", PASSWORD, role)
-            w.actors[role] = accounts.actor_for_user(u)
-        now = utcnow()
-        story = Story(
-            tenant_id=w.a,
-            title="Credential theft and lateral movement from ws001",
-            significance=80.0,
-            score=0.92,
-            scope={"devices": ["ws001.tenant-a.test", "ws002.tenant-a.test"], "accounts": ["corp\\alice"],
-                   "sha256": ["a" * 64]},
-            timeline=[{"time": now.isoformat(), "title": "lsass access"}],
-            summary="An attacker dumped credentials and moved to a second workstation.",
-            queries=[{"title": "lsass", "sql": "SELECT * FROM DeviceProcessEvents"}],
-            first_seen=now - dt.timedelta(hours=2),
-            last_seen=now,
-        )  # fmt: skip
-        s.add(story)
-        low = Story(tenant_id=w.a, title="Odd admin tool", significance=20.0, score=0.1, first_seen=now, last_seen=now)
-        other = Story(
-            tenant_id=w.b, title="Tenant B story", significance=50.0, score=0.5, first_seen=now, last_seen=now
-        )
-        s.add_all([low, other])
-        s.flush()
-        for i, (sev, tactic, tech) in enumerate(
-            [("high", "Credential Access", "T1003.001"), ("critical", "Lateral Movement", "T1021.002")]
-        ):
-            lead = Lead(
-                tenant_id=w.a, hunt_id=f"hunt-{i}", source="hunt", title=f"lead {i}", severity=sev,
-                tactics=[tactic], techniques=[tech], evidence=[{"table": "DeviceProcessEvents", "key": f"k{i}"}],
-                first_seen=now - dt.timedelta(hours=2 - i), last_seen=now, dedup_key=f"d{i}",
-            )  # fmt: skip
-            s.add(lead)
-            s.flush()
-            s.add(StoryLead(story_id=story.id, lead_id=lead.id))
-        w.story, w.low_story, w.b_story = story.id, low.id, other.id
-    return w
-
-
-def enroll(w: SimpleNamespace, tenant_id: int, accept: bool = True) -> None:
-    """Apply and decide, whatever the checks say (the provider admin has the last word)."""
-    admin = w.actors["a_admin" if tenant_id == w.a else "b_admin"]
-    with w.db.session() as s:
-        enrollment.apply(s, admin, tenant_id, "Ann Admin", "ann@example.test", True, w.engine)
-        enrollment.decide(s, w.actors["provider_admin"], tenant_id, accept, "" if accept else "not eligible")
+    return build_world(db, tmp_path / "lake")
 
 
 @pytest.fixture(autouse=True)
