@@ -156,6 +156,14 @@ def office_doc(ctx: DeviceDay, ts: int, session: Session, explorer: Proc, end: i
         ctx.load(ts + 900_000, proc, "vbe7")
     ctx.web(ts + 2 * SECOND, proc, "corp.sharepoint.com", "13.107.136.10")
     ctx.file(ts + SECOND, proc, f"C:\\Users\\{user}\\Documents\\~${doc[2:]}.{ext}")
+    if session.account is not None and ctx.rng.random() < 0.5:
+        office = "Word" if app == "winword" else "Excel"
+        ctx.reg_create(
+            ts + 3 * SECOND,
+            proc,
+            f"HKU\\{session.account.sid}\\SOFTWARE\\Microsoft\\Office\\16.0\\"
+            f"{office}\\Reading Locations\\Document {ctx.rng.randint(0, 19)}",
+        )
     stop = min(end - MINUTE, ts + ctx.rng.randint(5, 90) * MINUTE)
     if stop > ts + 2 * SECOND:
         ctx.file(ts + (stop - ts) // 2, proc, path)

@@ -53,20 +53,35 @@ MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 
 
+_DATES: dict[int, str] = {}
+
+
+def _date(day: int) -> str:
+    text = _DATES.get(day)
+    if text is None:
+        t = time.gmtime(day * 86400)
+        text = _DATES[day] = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+    return text
+
+
+def _split(us: int) -> tuple[str, str]:
+    sec, rem = divmod(us, SECOND)
+    day, sec = divmod(sec, 86400)
+    hour, sec = divmod(sec, 3600)
+    minute, sec = divmod(sec, 60)
+    return _date(day), f"{hour:02d}:{minute:02d}:{sec:02d}.{rem // 1000:03d}"
+
+
 def iso(us: int) -> str:
     """``@timestamp`` text as OTRF writes it: UTC, milliseconds, ``Z``."""
-    sec, rem = divmod(us, SECOND)
-    t = time.gmtime(sec)
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
-        f".{rem // 1000:03d}Z"
-    )
+    date, clock = _split(us)
+    return f"{date}T{clock}Z"
 
 
 def utc_time(us: int) -> str:
     """Sysmon's ``UtcTime`` text."""
-    text = iso(us)
-    return f"{text[:10]} {text[11:23]}"
+    date, clock = _split(us)
+    return f"{date} {clock}"
 
 
 def encode_command(script: str) -> str:

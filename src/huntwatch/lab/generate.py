@@ -25,6 +25,7 @@ from huntwatch.lab.org import Organisation, build_organisation
 from huntwatch.lab.scenarios import ATTACK_SCENARIOS, SCENARIOS, LabWindow, ScenarioPlan
 
 GROUND_TRUTH = "ground_truth.json"
+TELEMETRY = "telemetry"  # the folder to ingest; ground truth sits beside it, never inside
 DEFAULT_START = dt.date(2026, 11, 2)
 LOOKALIKE_EVENT_CAP = 50  # events listed per look-alike activity; the total is always counted
 
@@ -52,6 +53,11 @@ class LabManifest:
     @property
     def paths(self) -> list[Path]:
         return [Path(self.out_dir) / f for f in self.files]
+
+    @property
+    def telemetry_dir(self) -> Path:
+        """The folder holding every event file: what ``huntwatch ingest`` should be given."""
+        return Path(self.out_dir) / TELEMETRY
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -218,7 +224,7 @@ def generate(
     compress: bool = False,
     progress: Progress | None = None,
 ) -> LabManifest:
-    """Generate a lab into ``out_dir``: ``<day>/<device>.jsonl[.gz]`` files and ``ground_truth.json``.
+    """Generate a lab into ``out_dir``: ``telemetry/<day>/<device>.jsonl[.gz]`` and ``ground_truth.json``.
 
     ``scenarios`` defaults to every attack scenario (:data:`ATTACK_SCENARIOS`); add ``behaviour_change``
     for an anomaly-only change on one device. Same arguments, same bytes.
@@ -262,7 +268,7 @@ def generate(
             last = day == days - 1
             keep = pending if last else [e for e in pending if e.ts < day_end]
             carry[dev.name] = [] if last else [e for e in pending if e.ts >= day_end]
-            _write(keep, hosts[dev.name], out, f"{day_text}/{dev.name}{suffix}", compress, truth, manifest)
+            _write(keep, hosts[dev.name], out, f"{TELEMETRY}/{day_text}/{dev.name}{suffix}", compress, truth, manifest)
             done += 1
             if progress is not None:
                 progress(done, total)

@@ -54,7 +54,10 @@ class LabWindow:
         return [d for d in range(self.days) if self.weekdays[d] < 5] or list(range(self.days))
 
     def pick_workstation(self, rng: random.Random, want: Callable[[Account], bool] = lambda a: True) -> Device:
-        pool = [d for d in self.org.workstations if d.name not in self.taken and d.owner and d.owner.department != "IT"]
+        """A victim desk nobody else's scenario uses, outside IT when possible; tiny labs share victims."""
+        stations = self.org.workstations
+        free = [d for d in stations if d.name not in self.taken]
+        pool = [d for d in free if d.owner is not None and d.owner.department != "IT"] or free or list(stations)
         preferred = [d for d in pool if d.owner is not None and want(d.owner)] or pool
         device = rng.choice(preferred)
         self.taken.add(device.name)
@@ -138,8 +141,8 @@ class CommodityMalware:
     name = "commodity_malware"
     title = "Phishing document drops an implant that persists through a Run key and beacons"
     kind = "attack"
-    tactics = ("initial-access", "execution", "persistence", "command-and-control", "defense-evasion")
-    techniques = ("T1566.001", "T1204.002", "T1059.001", "T1027", "T1105", "T1547.001", "T1071.001")
+    tactics = ("initial-access", "execution", "persistence", "command-and-control")
+    techniques = ("T1566.001", "T1204.002", "T1059.001", "T1105", "T1547.001", "T1071.001")
     description = (
         "A user opens a macro document from Outlook; the macro starts hidden, encoded PowerShell that downloads "
         "an executable into the user's AppData, registers it under the Run key and starts it; the implant "
@@ -256,6 +259,7 @@ class RansomwarePrecursor:
         "execution",
         "discovery",
         "credential-access",
+        "persistence",
         "lateral-movement",
         "command-and-control",
         "impact",
@@ -270,6 +274,8 @@ class RansomwarePrecursor:
         "T1482",
         "T1018",
         "T1082",
+        "T1016",
+        "T1053.005",
         "T1003.001",
         "T1021.002",
         "T1569.002",
@@ -698,8 +704,8 @@ class EspionageLolbins:
     def beacons(ctx: DeviceDay, ts: int, user: Account, state: dict[str, str], until: int) -> None:
         """The task's runs: each rundll32 start checks in once or twice, then exits; jitter ±25%."""
         schedule = ctx.proc("svc_schedule")
-        session = next((s for s in ctx.sessions if s.account == user), None)
-        runner = session or ctx.new_session(user, 4, ts)
+        runner = ctx.new_session(user, 4, ts)  # a task runs in its own batch logon, desk or no desk
+        ctx.logon(ts - SECOND, runner, process="C:\\Windows\\System32\\svchost.exe", process_id=1240)
         dll = f"{state['dir']}\\{state['dll']}"
         at = ts
         while at < until:
@@ -847,7 +853,17 @@ class PasswordSpray:
     title = "Password spray against the internet-facing RDP host, then an RDP session and a local backdoor account"
     kind = "attack"
     tactics = ("credential-access", "initial-access", "lateral-movement", "discovery", "persistence")
-    techniques = ("T1110.003", "T1078.002", "T1021.001", "T1033", "T1087.001", "T1087.002", "T1136.001", "T1098")
+    techniques = (
+        "T1110.003",
+        "T1078.002",
+        "T1021.001",
+        "T1033",
+        "T1087.001",
+        "T1087.002",
+        "T1018",
+        "T1136.001",
+        "T1098",
+    )
     description = (
         "At night one outside address tries one password against dozens of accounts on the RDP host (failed "
         "network logons there, failed NTLM validations on the DC); one account works, the attacker logs on over "
