@@ -29,7 +29,11 @@ def _check_address(field: str, address: str) -> str:
 
 
 class EmailChannel:
-    """Sends each message as multipart text + HTML mail through one SMTP server."""
+    """Sends each message as multipart text + HTML mail through one SMTP server.
+
+    With ``starttls`` the server's certificate is verified against the system CAs, or ``ca_file`` (PEM)
+    for a private CA; a failed verification is not retried.
+    """
 
     kind = "email"
 
@@ -43,6 +47,7 @@ class EmailChannel:
         password: str | None = None,
         starttls: bool = False,
         *,
+        ca_file: str | None = None,
         timeout: float = 30.0,
     ) -> None:
         if not host:
@@ -60,6 +65,7 @@ class EmailChannel:
         self.username = username
         self._password = password
         self.starttls = starttls
+        self.ca_file = ca_file
         self.timeout = timeout
 
     @property
@@ -93,10 +99,11 @@ class EmailChannel:
 
     def send(self, message: Message) -> str:
         mail = self.render(message)
+        context = self._tls_context() if self.starttls else None
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                if context is not None:
+                    smtp.starttls(context=context)
                 if self.username:
                     smtp.login(self.username, self._password or "")
                 refused = smtp.send_message(mail, from_addr=self.sender, to_addrs=self.recipients)
@@ -110,6 +117,8 @@ class EmailChannel:
             raise DeliveryError(
                 self._clean(f"SMTP {exc.smtp_code}: {text}"), retryable=not 500 <= exc.smtp_code < 600
             ) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryError(f"TLS certificate not trusted: {exc.verify_message}", retryable=False) from None
         except smtplib.SMTPNotSupportedError as exc:
             raise DeliveryError(f"server does not support this: {exc}", retryable=False) from None
         except (smtplib.SMTPException, OSError) as exc:
@@ -119,6 +128,12 @@ class EmailChannel:
         if refused:
             receipt += f"; refused: {', '.join(sorted(refused))}"
         return receipt
+
+    def _tls_context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=self.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise DeliveryError(f"ca_file: cannot load {self.ca_file}: {exc}", retryable=False) from None
 
     def _clean(self, text: str) -> str:
         return redact(text, [self._password])

@@ -24,6 +24,7 @@ import datetime as dt
 import email.utils
 import hashlib
 import hmac
+import ssl
 import time
 import urllib.parse
 from typing import Any
@@ -100,6 +101,8 @@ def _safe_target(url: str) -> str:
 class WebhookChannel:
     """POSTs each message as signed JSON to one URL.
 
+    HTTPS certificates are verified against the system CAs, or ``ca_file`` (PEM) for a private CA;
+    ``verify_tls=False`` turns verification off (lab set-ups only).
     ``transport`` is an ``httpx`` transport seam (e.g. ``httpx.MockTransport``) for fast in-process tests.
     """
 
@@ -112,6 +115,7 @@ class WebhookChannel:
         *,
         timeout: float = 10.0,
         verify_tls: bool = True,
+        ca_file: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         parts = urllib.parse.urlsplit(url)
@@ -125,6 +129,7 @@ class WebhookChannel:
         self._secret = secret
         self.timeout = timeout
         self.verify_tls = verify_tls
+        self.ca_file = ca_file
         self._transport = transport
 
     @property
@@ -145,12 +150,18 @@ class WebhookChannel:
             "Idempotency-Key": message.id,
             "X-Huntwatch-Event": message.kind,
         }
+        verify = _tls_verification(self.verify_tls, self.ca_file)
         try:
             with httpx.Client(
-                timeout=self.timeout, verify=self.verify_tls, transport=self._transport, follow_redirects=False
+                timeout=self.timeout, verify=verify, transport=self._transport, follow_redirects=False
             ) as client:
                 response = client.post(self.url, content=body, headers=headers)
         except httpx.HTTPError as exc:
+            untrusted = _cert_error(exc)
+            if untrusted is not None:
+                raise DeliveryError(
+                    f"TLS certificate not trusted: {untrusted.verify_message}", retryable=False
+                ) from None
             raise DeliveryError(self._clean(f"{type(exc).__name__}: {exc}")) from None
         status = response.status_code
         if 200 <= status < 300:
@@ -162,6 +173,25 @@ class WebhookChannel:
 
     def _clean(self, text: str) -> str:
         return redact(text.replace(self.url, self.target), [self._secret])
+
+
+def _tls_verification(verify_tls: bool, ca_file: str | None) -> ssl.SSLContext | bool:
+    if not (verify_tls and ca_file):
+        return verify_tls
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise DeliveryError(f"ca_file: cannot load {ca_file}: {exc}", retryable=False) from None
+
+
+def _cert_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate error behind an httpx error, if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _retry_after(response: httpx.Response) -> float | None:
