@@ -89,30 +89,29 @@ def technique_info(tid: str) -> tuple[str, tuple[str, ...]]:
     return str(found.get("name") or tid), tuple(found.get("tactics") or ())
 
 
-def tactics_in_order(tactics: Iterable[str], techniques: Iterable[str]) -> list[dict[str, Any]]:
+def tactics_in_order(per_lead: Iterable[tuple[Iterable[str], Iterable[str]]]) -> list[dict[str, Any]]:
     """Tactics in kill-chain order, each with its techniques (``{"tactic", "techniques": [{id, name}]}``).
 
-    A technique sits under the tactics the leads named that ATT&CK lists for it; a technique whose
-    tactics the leads did not name adds its own first ATT&CK tactic, so nothing is dropped.
+    ``per_lead`` holds each lead's (tactics, techniques). A technique sits under the tactics its own lead
+    named that ATT&CK lists for it; if its lead named none of them it goes under its first ATT&CK tactic,
+    so nothing is dropped and no technique is filed under a tactic it does not belong to.
     """
-    named = {t for t in (tactic_name(x) for x in tactics) if t}
-    placed: dict[str, dict[str, str]] = {t: {} for t in named}
-    for raw in techniques:
-        tid = technique_id(raw)
-        if not tid:
-            continue
-        name, its = technique_info(tid)
-        if not its and "." in tid:
-            its = technique_info(tid.split(".")[0])[1]
-        targets = [t for t in its if t in named] or [t for t in its if t in KILL_CHAIN][:1]
-        for t in targets:
-            placed.setdefault(t, {})[tid] = name
-        if not targets:
-            placed.setdefault("unknown", {})[tid] = name
+    placed: dict[str, dict[str, str]] = {}
+    for tactics, techniques in per_lead:
+        named = {t for t in (tactic_name(x) for x in tactics) if t}
+        for t in named:
+            placed.setdefault(t, {})
+        for raw in techniques:
+            tid = technique_id(raw)
+            if not tid:
+                continue
+            name, its = technique_info(tid)
+            if not its and "." in tid:
+                its = technique_info(tid.split(".")[0])[1]
+            targets = [t for t in its if t in named] or [t for t in its if t in KILL_CHAIN][:1] or ["unknown"]
+            for t in targets:
+                placed.setdefault(t, {})[tid] = name
     ordered = sorted((t for t in placed if t != "unknown"), key=lambda t: (stage(t), t))
-    out = [{"tactic": t, "techniques": [{"id": k, "name": v} for k, v in sorted(placed[t].items())]} for t in ordered]
     if "unknown" in placed:
-        out.append(
-            {"tactic": "unknown", "techniques": [{"id": k, "name": v} for k, v in sorted(placed["unknown"].items())]}
-        )
-    return out
+        ordered.append("unknown")
+    return [{"tactic": t, "techniques": [{"id": k, "name": v} for k, v in sorted(placed[t].items())]} for t in ordered]

@@ -238,7 +238,8 @@ def _process_entry(key_events: list[TimelineEvent], forest: ProcessForest, event
         nid = event_proc.get(e.event_key)
         if nid is None:
             continue
-        chain = [forest.nodes[nid], *forest.ancestors(nid)]
+        # A parent known only by a pid, with no name, explains nothing: leave it out of the chain.
+        chain = [n for n in (forest.nodes[nid], *forest.ancestors(nid)) if n.seen or n.name]
         chosen, method = chain[-1], ""
         for node, parent in itertools.pairwise(chain):
             pname = parent.name.lower()
@@ -246,7 +247,7 @@ def _process_entry(key_events: list[TimelineEvent], forest: ProcessForest, event
                 chosen, method = node, ENTRY_PARENTS.get(pname, _SVCHOST)
                 break
         when = (chosen.time or e.time).isoformat()
-        desc = f"{chosen.name} ({chosen.command_line})" if chosen.command_line else chosen.name
+        desc = f"{chosen.name} ({chosen.command_line})" if chosen.command_line else chosen.name or e.summary
         return Root("process", chosen.device, when, desc, chosen.account, chosen.event_key, method)
     return None
 
@@ -422,9 +423,7 @@ def build_scope(
         RemoteAddress(addr, kind, sorted(devs), kind == "ip" and addr in device_ips)
         for (addr, kind), devs in sorted(remote.items())
     ]
-    tactics = tactics_in_order(
-        [t for lead in leads for t in lead.tactics], [t for lead in leads for t in lead.techniques]
-    )
+    tactics = tactics_in_order((lead.tactics, lead.techniques) for lead in leads)
     return Scope(
         devices=devices,
         accounts=accounts,

@@ -125,7 +125,8 @@ def summarise(row: dict[str, Any]) -> str:
     if t == "RawEvents":
         return f"{row.get('SourceChannel')} event {row.get('SourceEventId')}"
     what = row.get("ObjectName") or row.get("ProcessCommandLine") or row.get("FolderPath") or ""
-    return f"{action} {what}".strip()
+    who = _account(row)
+    return f"{action} {what}".strip() + (f" by {who}" if who else "")
 
 
 def fetch_events(con: duckdb.DuckDBPyConnection, keys: dict[str, list[int]]) -> list[TimelineEvent]:
