@@ -30,6 +30,7 @@ def test_checks_pass_for_a_real_estate_and_fail_for_a_lab(world):
     assert ca["devices_reporting"]["data"]["devices"] == 12
     assert cb["devices_reporting"]["passed"] is False and cb["devices_reporting"]["data"]["devices"] == 3
     assert cb["channels_present"]["data"]["missing"] == ["Microsoft-Windows-Sysmon/Operational"]
+    assert ca["hunt_coverage"]["data"]["detectors"] >= cb["hunt_coverage"]["data"]["can_fire"]
     assert cb["region_and_plan"]["passed"] is False and "us-gov" in cb["region_and_plan"]["detail"]
     assert a.status == b.status == "pending" and not a.enabled
 

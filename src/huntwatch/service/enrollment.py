@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from huntwatch.hunting import coverage, load_hunts
 from huntwatch.lake import DuckDBEngine
 from huntwatch.service.access import Actor, require_provider, require_read, require_tenant_role
 from huntwatch.service.audit import record
@@ -30,6 +31,7 @@ class EligibilityPolicy:
     required_channels: tuple[str, ...] = ("Security", "Microsoft-Windows-Sysmon/Operational")
     ineligible_regions: tuple[str, ...] = ("gov", "us-gov", "usgov", "dod", "gcc-high")
     eligible_plans: tuple[str, ...] = ("standard", "premium", "enterprise")
+    min_detector_share: float = 0.5  # of hunts and analytics that can fire on what the tenant sends
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,21 @@ def _channels_check(engine: DuckDBEngine, tenant: Tenant, policy: EligibilityPol
     )
 
 
+def _coverage_check(engine: DuckDBEngine, tenant: Tenant, policy: EligibilityPolicy) -> Check:
+    """The hunting coverage report: how many detectors can fire on the tenant's sources, which tactics are blind."""
+    report = coverage(engine, tenant.slug, load_hunts())
+    total = len(report.detectors)
+    can_fire = total - len(report.blind)
+    share = can_fire / total if total else 1.0
+    return Check(
+        "hunt_coverage",
+        share >= policy.min_detector_share,
+        f"{can_fire} of {total} hunts and analytics can fire"
+        + (f"; blind tactics: {', '.join(report.blind_tactics)}" if report.blind_tactics else ""),
+        {"can_fire": can_fire, "detectors": total, "blind_tactics": report.blind_tactics},
+    )
+
+
 def _region_check(tenant: Tenant, policy: EligibilityPolicy) -> Check:
     region_ok = tenant.region.lower() not in policy.ineligible_regions
     plan_ok = tenant.plan.lower() in policy.eligible_plans
@@ -97,6 +114,7 @@ def eligibility_checks(
     return [
         _devices_check(engine, tenant, policy, now),
         _channels_check(engine, tenant, policy, now),
+        _coverage_check(engine, tenant, policy),
         _region_check(tenant, policy),
     ]
 
