@@ -53,7 +53,8 @@ def synthetic(n: int, seed: int = 7) -> tuple[list[LeadNode], list[LateralEdge]]
 
 
 def main(sizes: list[int]) -> None:
-    print(f"{'leads':>9} {'edges':>6} {'stories':>8} {'seconds':>8} {'per lead µs':>11} {'growth':>7} {'max RSS MB':>10}")
+    header = ("leads", 9), ("edges", 6), ("stories", 8), ("seconds", 8), ("per lead µs", 11), ("growth", 7)
+    print(" ".join(f"{name:>{width}}" for name, width in header), f"{'max RSS MB':>10}")
     previous = None
     for n in sizes:
         leads, edges = synthetic(n)
