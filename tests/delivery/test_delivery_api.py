@@ -16,6 +16,7 @@ def test_public_names_are_exactly_the_intended_ones():
     assert sorted(delivery.__all__) == sorted(
         [
             "KINDS",
+            "MASK",
             "SEVERITIES",
             "Backoff",
             "Channel",

@@ -4,7 +4,7 @@ The service renders a :class:`Message`; :func:`deliver` sends it on a :class:`Ch
 returns every attempt for the delivery log. This package knows nothing about stories or alerts.
 """
 
-from huntwatch.delivery.channel import Channel, ChannelConfigError, DeliveryError
+from huntwatch.delivery.channel import MASK, Channel, ChannelConfigError, DeliveryError
 from huntwatch.delivery.factory import (
     channel_from_settings,
     channel_kinds,
@@ -22,6 +22,7 @@ from huntwatch.delivery.webhook import WebhookChannel, sign, verify_signature
 
 __all__ = [
     "KINDS",
+    "MASK",
     "SEVERITIES",
     "Backoff",
     "Channel",
