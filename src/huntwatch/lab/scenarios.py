@@ -167,7 +167,7 @@ class CommodityMalware:
             "value": folder.split("\\")[0],
         }
         plan = ScenarioPlan(self.name, accounts=[user.qualified])
-        plan.add(device, ts, self.infect, user, state, in_session=True)
+        plan.add(device, ts, self.infect, user, state, in_session=True, technique="T1204.002")
         for later in range(day + 1, window.days):
             plan.add(device, window.day_start(later), self.restart, user, state, technique="T1547.001")
         return plan
@@ -312,8 +312,10 @@ class RansomwarePrecursor:
             "admin": admin,
         }
         plan = ScenarioPlan(self.name, accounts=[user.qualified, admin.qualified])
-        plan.add(device, start, self.foothold, user, state, in_session=True)
-        plan.add(device, start + rng.randint(30, 50) * MINUTE, self.discovery, user, in_session=True)
+        plan.add(device, start, self.foothold, user, state, in_session=True, technique="T1204.002")
+        plan.add(
+            device, start + rng.randint(30, 50) * MINUTE, self.discovery, user, in_session=True, technique="T1087.002"
+        )
         plan.add(
             device,
             start + rng.randint(100, 140) * MINUTE,
@@ -326,10 +328,10 @@ class RansomwarePrecursor:
         at = lateral
         for target, method in zip(targets, methods, strict=False):
             port = rng.randint(49670, 65000)
-            plan.add(device, at, self.lateral_source, target, method, admin, port)
+            plan.add(device, at, self.lateral_source, target, method, admin, port, technique="T1021.002")
             plan.add(org.dc, at + 200_000, self.dc_ticket, admin, device, target, technique="T1021.002")
             svc = _rand_name(rng, 7, string.ascii_letters + string.digits)
-            plan.add(target, at + SECOND, self.lateral_target, device, method, admin, port, svc)
+            plan.add(target, at + SECOND, self.lateral_target, device, method, admin, port, svc, technique="T1569.002")
             at += rng.randint(4, 15) * MINUTE
         return plan
 
@@ -632,13 +634,13 @@ class EspionageLolbins:
             "task": "\\Microsoft\\Office\\OfficeTelemetryAgentSync",
         }
         plan = ScenarioPlan(self.name, accounts=[user.qualified])
-        plan.add(device, start, self.initial, user, state, in_session=True)
+        plan.add(device, start, self.initial, user, state, in_session=True, technique="T1218.005")
         for d in range(day, window.days):
             begin = start + 30 * MINUTE if d == day else window.day_start(d)
             plan.add(device, begin, self.beacons, user, state, window.day_start(d) + 24 * HOUR, technique="T1071.001")
             if d > day:
                 at = window.day_start(d) + rng.randint(10 * HOUR, 15 * HOUR)
-                plan.add(device, at, self.collect, user, state, in_session=True)
+                plan.add(device, at, self.collect, user, state, in_session=True, technique="T1083")
                 plan.add(window.org.fileserver, at + 40 * SECOND, self.share_reads, user, device)
         return plan
 
@@ -779,7 +781,7 @@ class InsiderStaging:
         stage = f"C:\\Users\\{user.name}\\AppData\\Local\\Temp\\{_rand_name(rng, 4)}"
         archive = f"C:\\Users\\{user.name}\\Documents\\{rng.choice(('photos', 'misc', 'old', 'personal'))}.7z"
         state = {"stage": stage, "archive": archive, "password": _rand_name(rng, 10, string.ascii_letters + "!#$%")}
-        plan.add(device, at, self.stage_and_upload, user, state, in_session=True)
+        plan.add(device, at, self.stage_and_upload, user, state, in_session=True, technique="T1074.001")
         plan.add(window.org.fileserver, at + 10 * SECOND, self.share_reads, user, device)
         return plan
 
@@ -880,11 +882,30 @@ class PasswordSpray:
         victims = victims or [u for u in org.users if u.name in free] or list(org.users)
         victim = rng.choice(victims)
         names = [u.name for u in rng.sample(org.users, k=min(len(org.users), rng.randint(30, 60)))]
-        names += ["administrator", "admin", "test", "scanner", "backup", "guest"]
+        names += [  # the usual guesses from a spraying tool's list
+            "administrator",
+            "admin",
+            "test",
+            "user",
+            "scanner",
+            "backup",
+            "guest",
+            "support",
+            "helpdesk",
+            "reception",
+            "training",
+            "temp",
+            "sql",
+            "ftp",
+            "itadmin",
+            "office",
+            "demo",
+            "scan",
+        ]
         rng.shuffle(names)
         if victim.name in names:
             names.remove(victim.name)
-        names.insert(rng.randint(len(names) // 2, len(names)), victim.name)
+        names.insert(rng.randint(2 * len(names) // 3, len(names)), victim.name)
         source = _public_ip(rng, (5, 45, 77, 185, 193))
         workstation = f"WIN-{_rand_name(rng, 11, string.ascii_uppercase + string.digits)}"
         plan = ScenarioPlan(self.name, accounts=[victim.qualified, f"{rds.name}\\support_tmp"])
