@@ -18,7 +18,7 @@ DOMAIN = "CORP"
 DNS_DOMAIN = "corp.example"
 DOMAIN_SID = "S-1-5-21-3623811015-3361044348-30300820"
 
-_FIRST = [
+FIRST_NAMES = [
     "alice",
     "bob",
     "carol",
@@ -68,7 +68,7 @@ _FIRST = [
     "yara",
     "zlatan",
 ]
-_LAST = [
+LAST_NAMES = [
     "smith",
     "jones",
     "brown",
@@ -251,7 +251,7 @@ def build_organisation(devices: int, seed: int) -> Organisation:
     used: set[str] = set()
     users: list[Account] = []
     for i in range(n_wks):
-        first, last = rng.choice(_FIRST), rng.choice(_LAST)
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         base = f"{first}.{last}"
         name, k = base, 2
         while name in used:

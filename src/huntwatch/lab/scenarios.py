@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from huntwatch.lab.benign import DOC_NAMES, adhoc_binary, fileshare_visit, remote_service_exec
 from huntwatch.lab.catalog import BINARIES, Binary
 from huntwatch.lab.events import HOUR, MINUTE, SECOND, DeviceDay, Proc, Session, encode_command
-from huntwatch.lab.org import DOMAIN, Account, Device, Organisation
+from huntwatch.lab.org import DOMAIN, FIRST_NAMES, LAST_NAMES, Account, Device, Organisation
 
 LSASS_CALLTRACE = (
     "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|C:\\Windows\\System32\\KERNELBASE.dll+2c13e|"
@@ -902,6 +902,9 @@ class PasswordSpray:
             "demo",
             "scan",
         ]
+        real = {u.name for u in org.users}
+        guessed = {f"{rng.choice(FIRST_NAMES)}.{rng.choice(LAST_NAMES)}" for _ in range(25)} - real
+        names += sorted(guessed)  # names scraped from the web, many of them wrong
         rng.shuffle(names)
         if victim.name in names:
             names.remove(victim.name)
