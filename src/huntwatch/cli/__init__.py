@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import sys
 
 import click
 
@@ -32,6 +31,3 @@ def _register_all() -> None:
 
 
 _register_all()
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

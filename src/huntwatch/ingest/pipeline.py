@@ -131,6 +131,9 @@ class BatchBuilder:
 
     def __init__(self, tenant: str) -> None:
         self.tenant = tenant
+        self.clear()
+
+    def clear(self) -> None:
         self.rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in DEVICE_TABLES}
         self.raw: dict[str, list[Any]] = {c: [] for c in table(RAW_TABLE.name).names if c != "Fields"}
         self.offsets: list[int] = [0]
@@ -263,8 +266,7 @@ class Ingestor:
         return self.builder.count + self.part_rows
 
     def feed(self, result: FileResult, items: Iterable[RawEvent | ReadError]) -> None:
-        room = max(1, self.batch_rows - self.rows)
-        for _ in _fill(self.builder, result, self.report, items, room):
+        for _ in _fill(self.builder, result, self.report, items, self.batch_rows):
             self.flush()
 
     def add_part(self, part: BatchBuilder) -> None:
@@ -295,7 +297,7 @@ class Ingestor:
             self.report.batches += 1
         raw = tables.get(RAW_TABLE.name)
         self.report.events_written += raw.num_rows if raw is not None else 0
-        self.builder = BatchBuilder(self.tenant)
+        self.builder.clear()  # in place: a file being fed keeps filling the same builder
         self.parts = []
         self.part_rows = 0
         self.sources = []

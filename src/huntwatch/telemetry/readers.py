@@ -31,6 +31,7 @@ class Limits:
     max_member_bytes: int = 2 * 1024 * 1024 * 1024  # one decompressed file inside an archive or .gz
     max_ratio: int = 400  # decompressed / compressed size beyond which an archive member is a bomb
     max_json_array_bytes: int = 512 * 1024 * 1024
+    bomb_floor_bytes: int = 64 * 1024 * 1024  # below this, a high ratio is just a very repetitive log
 
 
 DEFAULT_LIMITS = Limits()
@@ -85,7 +86,10 @@ def read_path(path: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawEvent 
     except OSError as exc:
         raise SourceError(name, f"cannot open: {exc.strerror or exc}") from exc
     with handle:
-        yield from read_stream(handle, name, limits, size=path.stat().st_size)
+        try:
+            yield from read_stream(handle, name, limits, size=path.stat().st_size)
+        except OSError as exc:
+            raise SourceError(name, f"read failed: {exc.strerror or exc}") from exc
 
 
 def read_stream(
@@ -108,7 +112,7 @@ def read_stream(
 def _bounded_read(stream: IO[bytes], name: str, limits: Limits, compressed: int | None) -> bytes:
     cap = limits.max_member_bytes
     if compressed:
-        cap = min(cap, max(compressed * limits.max_ratio, 64 * 1024 * 1024))
+        cap = min(cap, max(compressed * limits.max_ratio, limits.bomb_floor_bytes))
     try:
         data = stream.read(cap + 1)
     except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as exc:
@@ -138,7 +142,7 @@ def _read_zip(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEvent
             if info.file_size > limits.max_member_bytes or (
                 info.compress_size
                 and info.file_size / info.compress_size > limits.max_ratio
-                and info.file_size > 64 * 1024 * 1024
+                and info.file_size > limits.bomb_floor_bytes
             ):
                 yield ReadError(
                     member,
@@ -163,7 +167,7 @@ def _read_zip(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEvent
 
 def _read_tar(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEvent | ReadError]:
     try:
-        archive = tarfile.open(fileobj=handle, mode="r:*")
+        archive = tarfile.open(fileobj=handle, mode="r:*")  # noqa: SIM115 - closed by the with below
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise SourceError(name, f"not a valid tar archive: {exc}") from exc
     with archive:
@@ -195,10 +199,21 @@ def _read_tar(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEvent
 
 
 def read_evtx(handle: IO[bytes], name: str) -> Iterator[RawEvent | ReadError]:
-    head = handle.read(8)
+    head = handle.read(4096)
+    size = handle.seek(0, os.SEEK_END)
     handle.seek(0)
-    if head != EVTX_MAGIC:
+    if head[:8] != EVTX_MAGIC:
         raise SourceError(name, "not an EVTX file (bad signature)")
+    if len(head) < 4096:
+        raise SourceError(name, "EVTX file is truncated inside its header")
+    declared = int.from_bytes(head[42:44], "little")  # chunk count in the file header
+    held = (size - 4096) // 65536
+    if held < declared:
+        yield ReadError(
+            name,
+            f"EVTX file is truncated: its header declares {declared} chunks, the file holds {held} "
+            "whole chunks; the events that remain are kept",
+        )
     try:
         parser = evtx.PyEvtxParser(handle, number_of_threads=1)
         records = parser.records_json()
@@ -367,6 +382,7 @@ def read_json(handle: IO[bytes], name: str, limits: Limits = DEFAULT_LIMITS) -> 
 
 def _read_lines(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEvent | ReadError]:
     number = 0
+    recent: dict[bytes, int] = {}
     while True:
         line = handle.readline(limits.max_line_bytes + 1)
         if not line:
@@ -385,7 +401,13 @@ def _read_lines(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEve
         except orjson.JSONDecodeError as exc:
             yield ReadError(name, f"malformed JSON: {exc}", number)
             continue
-        yield _decode_item(item, name, number, stripped)
+        # Byte-identical lines are distinct events when they have no record id: number the repeats so each
+        # keeps its own stable key (repeats are adjacent in practice, so a bounded memory is enough).
+        seen = recent.get(stripped, 0)
+        recent[stripped] = seen + 1
+        if len(recent) > 4096:
+            recent.pop(next(iter(recent)))
+        yield _decode_item(item, name, number, stripped + b"\x00%d" % seen if seen else stripped)
 
 
 def _decode_item(item: Any, name: str, line: int, raw: bytes | None) -> RawEvent | ReadError:
