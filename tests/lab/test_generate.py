@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from huntwatch.lab import ATTACK_SCENARIOS, SCENARIOS, LabManifest, generate
@@ -231,3 +232,19 @@ def test_office_hours_and_weekends(tmp_path: Path) -> None:
     weekend = max(per_day.get("2026-11-07", 0), per_day.get("2026-11-08", 0))
     assert weekday > 5 * max(weekend, 1)
     assert sum(6 <= h <= 11 for h in hours) / len(hours) > 0.9
+
+
+def test_behaviour_change_leaves_the_baseline_untouched(tmp_path: Path) -> None:
+    """Anomaly models compare a lab with the change against the same lab without it: only the changed
+    device, from the day of the change, may differ."""
+    base = generate(tmp_path / "base", devices=12, days=2, scenarios=["password_spray"], seed=8)
+    changed = generate(
+        tmp_path / "changed", devices=12, days=2, scenarios=["password_spray", "behaviour_change"], seed=8
+    )
+    truth = orjson.loads((Path(changed.out_dir) / changed.ground_truth).read_bytes())
+    change = next(s for s in truth["scenarios"] if s["id"] == "behaviour_change")
+    (victim,) = change["devices"]
+    first_day = change["first"][:10]
+    before, after = _digest(base), _digest(changed)
+    differing = {f for f in base.files if before[f] != after[f]}
+    assert differing and all(f.endswith(f"/{victim}.jsonl") and f.split("/")[1] >= first_day for f in differing)

@@ -31,7 +31,13 @@ def _malicious(lab: LabManifest, scenario: dict[str, Any]) -> list[dict[str, Any
 
 
 def test_every_scenario_has_consistent_ground_truth(lab: LabManifest, truth: dict[str, Any]) -> None:
-    assert truth["lab"] == {"seed": 11, "devices": 30, "days": 3, "start": "2026-11-02"}
+    assert truth["lab"] == {
+        "seed": 11,
+        "devices": 30,
+        "days": 3,
+        "start": "2026-11-02",
+        "scenarios": list(SCENARIOS),
+    }
     assert [s["id"] for s in truth["scenarios"]] == list(SCENARIOS)
     for scenario in truth["scenarios"]:
         spec = SCENARIOS[scenario["id"]]
@@ -81,6 +87,9 @@ def test_commodity_malware_chain(lab: LabManifest, truth: dict[str, Any]) -> Non
     assert "\\AppData\\Roaming\\" in implant
     beacons = [e for e in events if e["EventID"] == 3 and e["Image"] == implant]
     assert len(beacons) > 10 and len({e["DestinationIp"] for e in beacons}) == 1
+    restarts = [e for e in events if e["EventID"] == 1 and e["Image"] == implant]
+    assert len({e["@timestamp"][:10] for e in restarts}) >= 2, "the Run key restarts it on later days"
+    assert all(e["ParentImage"].endswith(("explorer.exe", "powershell.exe")) for e in restarts)
     assert any(e["EventID"] == 4104 and "DownloadFile" in e["ScriptBlockText"] for e in events)
 
 

@@ -25,14 +25,14 @@ SYSTEM = "System"
 PS_OPERATIONAL = "Microsoft-Windows-PowerShell/Operational"
 PS_CLASSIC = "Windows PowerShell"
 
-_PROVIDERS: dict[str, tuple[str, str | None]] = {
+PROVIDERS: dict[str, tuple[str, str | None]] = {
     SYSMON: ("Microsoft-Windows-Sysmon", "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}"),
     SECURITY: ("Microsoft-Windows-Security-Auditing", "{54849625-5478-4994-A5BA-3E3B0328C30D}"),
     SYSTEM: ("Service Control Manager", "{555908D1-A6D7-4695-8E1E-26931D2012F4}"),
     PS_OPERATIONAL: ("Microsoft-Windows-PowerShell", "{A0C1853B-5C40-4B15-8766-3CF1C58F985A}"),
     PS_CLASSIC: ("PowerShell", None),
 }
-CHANNELS = tuple(_PROVIDERS)
+CHANNELS = tuple(PROVIDERS)
 
 _LABELS = {"Low": "S-1-16-4096", "Medium": "S-1-16-8192", "High": "S-1-16-12288", "System": "S-1-16-16384"}
 ADMIN_PRIVILEGES = "\r\n\t\t\t".join(

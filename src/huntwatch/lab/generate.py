@@ -20,7 +20,7 @@ from typing import IO, Any
 import orjson
 
 from huntwatch.lab.benign import LOOKALIKES, DayPlan, plan_benign_day
-from huntwatch.lab.events import _PROVIDERS, HOUR, MINUTE, DeviceDay, HostState, Pending, iso
+from huntwatch.lab.events import HOUR, MINUTE, PROVIDERS, DeviceDay, HostState, Pending, iso
 from huntwatch.lab.org import Organisation, build_organisation
 from huntwatch.lab.scenarios import ATTACK_SCENARIOS, SCENARIOS, LabWindow, ScenarioPlan
 
@@ -140,7 +140,9 @@ class _Truth:
                 }
             )
         return {
-            "lab": {k: v for k, v in manifest.to_dict().items() if k in ("seed", "devices", "days", "start")},
+            "lab": {
+                k: v for k, v in manifest.to_dict().items() if k in ("seed", "devices", "days", "start", "scenarios")
+            },
             "scenarios": scenarios,
             "benign_lookalikes": sorted(self.lookalikes.values(), key=lambda b: b["id"]),
         }
@@ -151,10 +153,6 @@ def _open(path: Path, compress: bool) -> IO[bytes]:
     if compress:
         return gzip.GzipFile(filename="", mode="wb", fileobj=path.open("wb"), mtime=0, compresslevel=5)
     return path.open("wb")
-
-
-def _envelope(channel: str) -> tuple[str, str | None]:
-    return _PROVIDERS[channel]
 
 
 def _write(
@@ -174,7 +172,7 @@ def _write(
         written = 0
         for line_no, ev in enumerate(events, start=1):
             record = host.next_record(ev.channel)
-            source, guid = _envelope(ev.channel)
+            source, guid = PROVIDERS[ev.channel]
             head: dict[str, Any] = {
                 "@timestamp": iso(ev.ts),
                 "Hostname": device.fqdn,

@@ -169,7 +169,15 @@ class CommodityMalware:
         plan = ScenarioPlan(self.name, accounts=[user.qualified])
         plan.add(device, ts, self.infect, user, state, in_session=True, technique="T1204.002")
         for later in range(day + 1, window.days):
-            plan.add(device, window.day_start(later), self.restart, user, state, technique="T1547.001")
+            # planned late so the day's logon has happened; the events land at the logon itself
+            plan.add(
+                device,
+                window.day_start(later) + 23 * HOUR + 30 * MINUTE,
+                self.restart,
+                user,
+                state,
+                technique="T1547.001",
+            )
         return plan
 
     @staticmethod
