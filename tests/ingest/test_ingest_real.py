@@ -124,3 +124,17 @@ def test_tenants_see_only_their_rows(tmp_path: Path) -> None:
     beta = engine.query("SELECT count(*) n FROM DeviceLogonEvents", "beta")["n"][0].as_py()
     assert alpha == ["alpha"]
     assert beta == _independent_counts(dataset(CHOSEN[1]))[1]["DeviceLogonEvents"]
+
+
+def test_parallel_workers_store_the_same_events_as_one_process(tmp_path: Path) -> None:
+    paths = [dataset(p) for p in CHOSEN]
+    serial = DuckDBEngine(tmp_path / "serial")
+    parallel = DuckDBEngine(tmp_path / "parallel")
+    one = ingest_paths(serial, "t", paths, batch_rows=1_000)
+    two = ingest_paths(parallel, "t", paths, batch_rows=1_000, workers=2)
+    assert one.ok and two.ok
+    assert one.events_read == two.events_read
+    assert one.events_written == two.events_written
+    sql = "SELECT EventKey FROM RawEvents ORDER BY EventKey"
+    assert serial.query(sql, "t").equals(parallel.query(sql, "t"))
+    assert dict(one.per_table) == dict(two.per_table)

@@ -13,8 +13,8 @@ import hashlib
 import io
 import os
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -236,70 +236,52 @@ def _fill(
         result.failed = exc.message
 
 
-def _parse_file(args: tuple[str, str, Limits]) -> tuple[BatchBuilder, FileResult, IngestReport]:
-    """Worker entry point: one whole file → its rows (workers never touch the lake)."""
-    tenant, path, limits = args
-    builder, result, report = BatchBuilder(tenant), FileResult(path), IngestReport(tenant)
-    for _ in _fill(builder, result, report, read_path(Path(path), limits), 1 << 62):
-        pass
-    return builder, result, report
-
-
 # ---------------------------------------------------------------------------------------------- pipeline
 
 
 class Ingestor:
     """Collects rows into batches of about ``batch_rows`` events, deduplicated and committed atomically."""
 
-    def __init__(self, engine: DuckDBEngine, tenant: str, report: IngestReport, batch_rows: int) -> None:
+    def __init__(
+        self,
+        engine: DuckDBEngine,
+        tenant: str,
+        report: IngestReport,
+        batch_rows: int,
+        rewrite: Callable[[RawEvent], RawEvent] | None = None,
+    ) -> None:
         self.engine = engine
         self.tenant = tenant
         self.report = report
         self.batch_rows = batch_rows
         self.builder = BatchBuilder(tenant)
-        self.parts: list[BatchBuilder] = []  # builders filled by worker processes
-        self.part_rows = 0
         self.sources: list[str] = []
-
-    @property
-    def rows(self) -> int:
-        return self.builder.count + self.part_rows
+        self.rewrite = rewrite
 
     def feed(self, result: FileResult, items: Iterable[RawEvent | ReadError]) -> None:
+        if self.rewrite is not None:
+            items = (self.rewrite(e) if isinstance(e, RawEvent) else e for e in items)
         for _ in _fill(self.builder, result, self.report, items, self.batch_rows):
-            self.flush()
-
-    def add_part(self, part: BatchBuilder) -> None:
-        self.parts.append(part)
-        self.part_rows += part.count
-        if self.rows >= self.batch_rows:
             self.flush()
 
     def complete(self, fingerprint_: str) -> None:
         self.sources.append(fingerprint_)
 
     def flush(self) -> None:
-        if not self.rows and not self.sources:
+        if not self.builder.count and not self.sources:
             return
-        builders = [b for b in (self.builder, *self.parts) if b.count]
-        per_builder = [b.tables() for b in builders]
-        tables = {
-            name: pa.concat_tables([t[name] for t in per_builder]) for name in (per_builder[0] if per_builder else {})
-        }
-        for b in builders:
-            self.report.per_table.update(b.per_table)
-            self.report.per_channel.update(b.per_channel)
-            self.report.unknown.update(b.unknown)
+        b = self.builder
+        tables = b.tables()
+        self.report.per_table.update(b.per_table)
+        self.report.per_channel.update(b.per_channel)
+        self.report.unknown.update(b.unknown)
         with self.engine.store.writer(self.tenant) as writer:
             tables = self._deduplicate(tables)
             batch = writer.commit(tables, self.sources)
         if batch is not None:
             self.report.batches += 1
-        raw = tables.get(RAW_TABLE.name)
-        self.report.events_written += raw.num_rows if raw is not None else 0
-        self.builder.clear()  # in place: a file being fed keeps filling the same builder
-        self.parts = []
-        self.part_rows = 0
+        self.report.events_written += tables[RAW_TABLE.name].num_rows
+        b.clear()  # in place: a file being fed keeps filling the same builder
         self.sources = []
 
     def _deduplicate(self, tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
@@ -343,13 +325,17 @@ def ingest_paths(
     paths: Iterable[str | os.PathLike[str]],
     *,
     progress: Progress | None = None,
-    batch_rows: int = 200_000,
+    batch_rows: int = 100_000,
     workers: int = 1,
     limits: Limits = DEFAULT_LIMITS,
+    rewrite: Callable[[RawEvent], RawEvent] | None = None,
 ) -> IngestReport:
     """Ingest files and folders for one tenant; never raises for bad input, the report says what failed.
 
-    With ``workers`` > 1, files are parsed in that many processes; the lake is written by this one only.
+    With ``workers`` > 1, groups of files are ingested by that many processes, each streaming its own
+    bounded batches into the lake (commits serialise on the tenant's writer lock, and deduplicate against
+    what is committed). ``rewrite`` may change each event before it is stored (replays as other devices or
+    times); with workers it must be picklable.
     """
     started = time.perf_counter()
     report = IngestReport(tenant=tenant)
@@ -372,48 +358,78 @@ def ingest_paths(
             progress.advance(str(path), 0)
         else:
             todo.append((path, fp))
-    ingestor = Ingestor(engine, tenant, report, batch_rows)
     if workers > 1 and len(todo) > 1:
-        _ingest_parallel(ingestor, todo, workers, limits, progress)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [
+                pool.submit(_ingest_files, engine.store.root, tenant, unit, batch_rows, limits, rewrite)
+                for unit in _units(todo, workers)
+            ]
+            for future in as_completed(futures):
+                part = future.result()
+                _merge(report, part)
+                for result in part.files:
+                    progress.advance(result.source, result.events)
     else:
-        for path, fp in todo:
-            result = FileResult(str(path))
-            try:
-                ingestor.feed(result, read_path(path, limits))
-            except SourceError as exc:
-                result.failed = exc.message
-            _finish_file(ingestor, result, fp, progress)
-    ingestor.flush()
+        _merge(report, _ingest_files(engine.store.root, tenant, todo, batch_rows, limits, rewrite, progress))
     progress.finish()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _ingest_parallel(
-    ingestor: Ingestor, todo: list[tuple[Path, str]], workers: int, limits: Limits, progress: Progress
-) -> None:
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [(fp, pool.submit(_parse_file, (ingestor.tenant, str(path), limits))) for path, fp in todo]
-        for (path, _), (fp, future) in zip(todo, futures, strict=True):
-            try:
-                builder, result, part_report = future.result()
-            except Exception as exc:  # a crashed worker fails this file only
-                result = FileResult(str(path), failed=f"reader crashed: {exc}")
-            else:
-                ingestor.report.error_count += part_report.error_count
-                for error in part_report.errors:
-                    if len(ingestor.report.errors) < MAX_ERRORS_KEPT:
-                        ingestor.report.errors.append(error)
-                ingestor.add_part(builder)
-            _finish_file(ingestor, result, fp, progress)
+def _units(todo: list[tuple[Path, str]], workers: int, unit_bytes: int = 4 << 20) -> list[list[tuple[Path, str]]]:
+    """Groups of files of about ``unit_bytes`` on disk, enough of them to keep every worker busy."""
+    total = sum(p.stat().st_size for p, _ in todo)
+    target = max(1, min(unit_bytes, total // (workers * 4) or 1))
+    units: list[list[tuple[Path, str]]] = [[]]
+    size = 0
+    for item in sorted(todo, key=lambda t: -t[0].stat().st_size):
+        if units[-1] and size + item[0].stat().st_size > target:
+            units.append([])
+            size = 0
+        units[-1].append(item)
+        size += item[0].stat().st_size
+    return units
 
 
-def _finish_file(ingestor: Ingestor, result: FileResult, fp: str, progress: Progress) -> None:
-    ingestor.report.events_read += result.events
-    ingestor.report.files.append(result)
-    if result.failed is None:
-        ingestor.complete(fp)
-    progress.advance(result.source, result.events)
+def _ingest_files(
+    root: Path,
+    tenant: str,
+    todo: list[tuple[Path, str]],
+    batch_rows: int,
+    limits: Limits,
+    rewrite: Callable[[RawEvent], RawEvent] | None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Stream files into the lake in bounded batches; runs in this process or in a worker."""
+    report = IngestReport(tenant=tenant)
+    ingestor = Ingestor(DuckDBEngine(root), tenant, report, batch_rows, rewrite)
+    for path, fp in todo:
+        result = FileResult(str(path))
+        try:
+            ingestor.feed(result, read_path(path, limits))
+        except SourceError as exc:
+            result.failed = exc.message
+        report.events_read += result.events
+        report.files.append(result)
+        if result.failed is None:
+            ingestor.complete(fp)
+        if progress is not None:
+            progress.advance(result.source, result.events)
+    ingestor.flush()
+    return report
+
+
+def _merge(report: IngestReport, part: IngestReport) -> None:
+    report.files.extend(part.files)
+    report.events_read += part.events_read
+    report.events_written += part.events_written
+    report.duplicates += part.duplicates
+    report.per_table.update(part.per_table)
+    report.per_channel.update(part.per_channel)
+    report.unknown.update(part.unknown)
+    report.error_count += part.error_count
+    report.errors.extend(part.errors[: max(0, MAX_ERRORS_KEPT - len(report.errors))])
+    report.batches += part.batches
 
 
 def ingest_ndjson(
