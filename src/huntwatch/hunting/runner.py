@@ -123,6 +123,7 @@ def run_hunts(
 
     if due_hunts or due_analytics:
         con = engine.connect(tenant_slug)
+        con.execute("SET enable_progress_bar = false")  # stdout belongs to the caller (JSON output)
         try:
             t0 = time.perf_counter()
             cutoffs = {h.id: _minus(starts.get(mark(h.id)), h.window_minutes) for h in due_hunts}

@@ -66,6 +66,7 @@ def prove_hunts(
             if progress:
                 progress(f"{hunt.id} on {file}")
             con = engine.connect(tenants[file])
+            con.execute("SET enable_progress_bar = false")
             try:
                 leads = len(hunt_candidates(con, hunt, timeout_s=120))
                 results.append(HuntTestResult(hunt.id, file, expect, leads))
