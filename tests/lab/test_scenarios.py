@@ -154,6 +154,8 @@ def test_password_spray_then_rdp(lab: LabManifest, truth: dict[str, Any]) -> Non
     rdp = [e for e in events if e["EventID"] == 4624 and e["LogonType"] == "10"]
     assert rdp and rdp[0]["IpAddress"] == source and rdp[0]["@timestamp"] > max(e["@timestamp"] for e in failures)
     assert any(e["EventID"] == 4776 and e["Status"] != "0x0" for e in events)
+    preauth = [e for e in events if e["EventID"] == 4771]
+    assert len({e["TargetUserName"] for e in preauth}) >= 10 and len({e["IpAddress"] for e in preauth}) == 1
     assert any(e["EventID"] == 4720 for e in events) and any(e["EventID"] == 4732 for e in events)
 
 

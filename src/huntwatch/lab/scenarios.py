@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from huntwatch.lab.benign import DOC_NAMES, adhoc_binary, fileshare_visit, remote_service_exec
 from huntwatch.lab.catalog import BINARIES, Binary
 from huntwatch.lab.events import HOUR, MINUTE, SECOND, DeviceDay, Proc, Session, encode_command
-from huntwatch.lab.org import DOMAIN, FIRST_NAMES, LAST_NAMES, Account, Device, Organisation
+from huntwatch.lab.org import DNS_DOMAIN, DOMAIN, FIRST_NAMES, LAST_NAMES, Account, Device, Organisation
 
 LSASS_CALLTRACE = (
     "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|C:\\Windows\\System32\\KERNELBASE.dll+2c13e|"
@@ -926,6 +926,19 @@ class PasswordSpray:
             if name == victim.name:
                 plan.add(org.dc, at, self.dc_validate, name, workstation, "0x0", technique="T1078.002")
                 plan.add(rds, at + 300_000, self.rdp_session, victim, source, workstation, technique="T1021.001")
+                # follow-on: from the RDP host, a Kerberos pre-auth spray against the domain controller
+                spray_at = at + rng.randint(20, 30) * MINUTE
+                internal = [u for u in rng.sample(org.users, k=min(len(org.users), 40)) if u != victim]
+                plan.add(rds, spray_at, self.kerberos_spray_tool, victim, len(internal), technique="T1110.003")
+                for i, user in enumerate(internal):
+                    plan.add(
+                        org.dc,
+                        spray_at + (i + 1) * 700_000,
+                        self.kerberos_preauth_failed,
+                        user,
+                        rds,
+                        technique="T1110.003",
+                    )
                 break
             plan.add(rds, at, self.failed, name, source, workstation, known, technique="T1110.003")
             plan.add(
@@ -939,6 +952,30 @@ class PasswordSpray:
             )
             at += rng.randint(4, 20) * SECOND
         return plan
+
+    @staticmethod
+    def kerberos_spray_tool(ctx: DeviceDay, ts: int, victim: Account, attempts: int) -> None:
+        """A spraying tool dropped in the RDP session, hammering the DC's Kerberos port."""
+        shell = ctx.host.lab.get("spray_shell")
+        if shell is None:
+            return
+        path = f"C:\\Users\\{victim.name}\\Music\\kb.exe"
+        ctx.file(ts - MINUTE, ctx.proc("svc_termservice"), path)  # pasted over the RDP clipboard
+        tool = ctx.spawn(
+            ts,
+            shell,
+            adhoc_binary(path),
+            f"{path} passwordspray -d {DNS_DOMAIN} --dc {ctx.org.dc.fqdn} users.txt Winter2026!",
+            shell.session,
+            integrity="High",
+        )
+        for i in range(attempts):
+            ctx.connect(ts + (i + 1) * 700_000 - 50_000, tool, ctx.org.dc.ip, 88, dst_host=ctx.org.dc.fqdn)
+        ctx.exit(ts + (attempts + 2) * 700_000, tool)
+
+    @staticmethod
+    def kerberos_preauth_failed(ctx: DeviceDay, ts: int, user: Account, src: Device) -> None:
+        ctx.preauth_failed(ts, user.name, user.sid, src.ip)
 
     @staticmethod
     def failed(ctx: DeviceDay, ts: int, name: str, source: str, workstation: str, known: bool) -> None:
@@ -1014,7 +1051,8 @@ class PasswordSpray:
                         at + 500_000, session, "-", ctx.host.lab.get("spray_sid", "-"), "Administrators", "S-1-5-32-544"
                     )
             at += ctx.rng.randint(10, 60) * SECOND
-        ctx.exit(at + 5 * MINUTE, shell)
+        ctx.host.lab["spray_shell"] = shell
+        ctx.exit(session.end - 2 * SECOND, shell)
         ctx.exit(session.end - SECOND, clip)
         ctx.exit(session.end, explorer)
         ctx.logoff(session.end + SECOND, session)
