@@ -9,8 +9,6 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from huntwatch.state.base import Base
-
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -40,8 +38,11 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        """Tables straight from the models, without migration history: for quick tests only."""
-        Base.metadata.create_all(self.engine)
+        """Make the schema current: fast for a fresh database (tables from the models, stamped at the head
+        revision), a migration for one that has tables, so ``upgrade`` keeps working on either."""
+        from huntwatch.state.migrate import create_current
+
+        create_current(self.engine)
 
     def upgrade(self, revision: str = "head") -> None:
         """Run the Alembic migrations up to ``revision`` (how every real database is created and kept)."""
