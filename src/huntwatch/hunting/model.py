@@ -6,6 +6,7 @@ problem, and collects all problems of all files at once so an author fixes them 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -85,8 +86,9 @@ class Hunt:
         return tuple(dict.fromkeys(("DeviceName", *self.entities.values(), *self.group_by)))
 
 
+@functools.lru_cache(maxsize=4096)
 def query_tables(sql: str) -> frozenset[str]:
-    """Schema table names a query mentions (CTE names excluded)."""
+    """Schema table names a query mentions (CTE names excluded); cached, parsing is not free."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     return frozenset(t.name for t in tree.find_all(exp.Table) if t.name in _TABLE_NAMES and t.name not in ctes)

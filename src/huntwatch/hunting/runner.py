@@ -10,6 +10,7 @@ after it plus ``window_minutes`` of earlier context, and leads are merged, never
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from huntwatch.hunting.analytics.base import Analytic
 from huntwatch.hunting.leads import LeadCandidate
 from huntwatch.hunting.model import Hunt
 from huntwatch.hunting.store import SaveResult, ensure_tenant, save_candidates
-from huntwatch.lake import DuckDBEngine, QueryError, run_with_timeout
+from huntwatch.lake import Catalog, DuckDBEngine, QueryError, run_with_timeout
 from huntwatch.schema import TABLES, table
 from huntwatch.state import Database, HuntWatermark, utcnow
 
@@ -61,6 +62,7 @@ class HuntReport:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     materialize_seconds: float = 0.0
+    store_seconds: float = 0.0
     candidates: list[LeadCandidate] = field(default_factory=list)
 
     @property
@@ -99,7 +101,8 @@ def run_hunts(
     started = time.perf_counter()
     hunts = list(load_hunts() if hunts is None else hunts)
     analytics = list(default_analytics() if analytics is None else analytics)
-    last_seq = engine.store.catalog(tenant_slug).last_seq
+    catalog = engine.store.catalog(tenant_slug)
+    last_seq = catalog.last_seq
     report = HuntReport(tenant=tenant_slug, last_seq=last_seq)
 
     with db.session() as s:
@@ -112,6 +115,8 @@ def run_hunts(
         return since if since is not None else marks.get(unit_id, 0)
 
     starts = _NewDataStarts(engine, tenant_slug)
+    filled = {name for b in catalog.batches for name, n in b.rows.items() if n}
+    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]] = []
     due_hunts = [h for h in hunts if mark(h.id) < last_seq]
     due_analytics = [a for a in analytics if mark(a.id) < last_seq]
     for h in hunts:
@@ -127,7 +132,7 @@ def run_hunts(
         try:
             t0 = time.perf_counter()
             cutoffs = {h.id: _minus(starts.get(mark(h.id)), h.window_minutes) for h in due_hunts}
-            _materialize(con, engine, tenant_slug, due_hunts, cutoffs, materialize_rows)
+            _materialize(con, catalog, [h for h in due_hunts if h.tables & filled], cutoffs, materialize_rows)
             report.materialize_seconds = time.perf_counter() - t0
             con.execute("SET search_path = 'recent,main'")
             for hunt in due_hunts:
@@ -135,12 +140,16 @@ def run_hunts(
                     progress(hunt.id)
                 outcome = Outcome(hunt.id, "hunt")
                 t0 = time.perf_counter()
+                if not hunt.tables & filled:
+                    pending.append((outcome, [], dt.timedelta(0)))  # every table it reads is empty: no rows
+                    report.outcomes.append(outcome)
+                    continue
                 try:
                     cands = hunt_candidates(con, hunt, timeout_s=timeout_s)
                 except (QueryError, duckdb.Error, ValueError) as exc:
                     outcome.error = str(exc).splitlines()[0][:500]
                     cands = []
-                _store(db, tenant_id, outcome, cands, dt.timedelta(minutes=hunt.window_minutes), last_seq, report)
+                pending.append((outcome, cands, dt.timedelta(minutes=hunt.window_minutes)))
                 outcome.seconds = time.perf_counter() - t0
                 report.outcomes.append(outcome)
             con.execute("SET search_path = 'main'")
@@ -155,7 +164,7 @@ def run_hunts(
                     outcome.error = str(exc).splitlines()[0][:500]
                     cands = []
                 gap = dt.timedelta(minutes=analytic.window_minutes)
-                _store(db, tenant_id, outcome, cands, gap, last_seq, report)
+                pending.append((outcome, cands, gap))
                 outcome.seconds = time.perf_counter() - t0
                 report.outcomes.append(outcome)
         finally:
@@ -174,9 +183,12 @@ def run_hunts(
             except (QueryError, duckdb.Error, ValueError) as exc:
                 outcome.error = str(exc).splitlines()[0][:500]
                 cands = []
-            _store(db, tenant_id, outcome, cands, dt.timedelta(0), last_seq, report)
+            pending.append((outcome, cands, dt.timedelta(0)))
             outcome.seconds = time.perf_counter() - t0
         report.outcomes.append(outcome)
+    t0 = time.perf_counter()
+    _store(db, tenant_id, pending, last_seq, report)
+    report.store_seconds = time.perf_counter() - t0
     report.seconds = time.perf_counter() - started
     return report
 
@@ -184,27 +196,26 @@ def run_hunts(
 def _store(
     db: Database,
     tenant_id: int,
-    outcome: Outcome,
-    cands: list[LeadCandidate],
-    gap: dt.timedelta,
+    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]],
     last_seq: int,
     report: HuntReport,
 ) -> None:
-    """Save one unit's leads and move its watermark in the same transaction (not on error)."""
+    """Save every unit's leads and move the watermarks of those that did not fail, in one transaction."""
     with db.session() as s:
-        saved = save_candidates(s, tenant_id, cands, gap=gap) if cands else SaveResult()
-        wm = s.get(HuntWatermark, (tenant_id, outcome.id))
-        if wm is None:
-            wm = HuntWatermark(tenant_id=tenant_id, hunt_id=outcome.id, last_seq=0)
-            s.add(wm)
-        wm.last_run_at = utcnow()
-        wm.last_error = outcome.error
-        if outcome.error is None:
-            wm.last_seq = last_seq
-    outcome.candidates = len(cands)
-    outcome.added = saved.added
-    outcome.extended = saved.extended
-    report.candidates.extend(cands)
+        for outcome, cands, gap in pending:
+            saved = save_candidates(s, tenant_id, cands, gap=gap) if cands else SaveResult()
+            wm = s.get(HuntWatermark, (tenant_id, outcome.id))
+            if wm is None:
+                wm = HuntWatermark(tenant_id=tenant_id, hunt_id=outcome.id, last_seq=0)
+                s.add(wm)
+            wm.last_run_at = utcnow()
+            wm.last_error = outcome.error
+            if outcome.error is None:
+                wm.last_seq = last_seq
+            outcome.candidates = len(cands)
+            outcome.added = saved.added
+            outcome.extended = saved.extended
+            report.candidates.extend(cands)
 
 
 class _NewDataStarts:
@@ -227,18 +238,18 @@ def _minus(start: dt.datetime | None, minutes: int) -> dt.datetime | None:
     return None if start is None else start - dt.timedelta(minutes=minutes)
 
 
-def _columns_used(sql: str) -> set[str] | None:
+@functools.lru_cache(maxsize=4096)
+def _columns_used(sql: str) -> frozenset[str] | None:
     """Column names a query mentions, or None when it selects ``*`` (needs every column)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
     if any(isinstance(s, exp.Star) for s in tree.find_all(exp.Star)):
         return None
-    return {c.name for c in tree.find_all(exp.Column)}
+    return frozenset(c.name for c in tree.find_all(exp.Column))
 
 
 def _materialize(
     con: duckdb.DuckDBPyConnection,
-    engine: DuckDBEngine,
-    tenant: str,
+    catalog: Catalog,
     hunts: Iterable[Hunt],
     cutoffs: dict[str, dt.datetime | None],
     max_rows: int,
@@ -252,12 +263,11 @@ def _materialize(
             need["all"] |= used is None
             need["cols"] |= used or set()
             need["cutoffs"].append(cutoffs[hunt.id])
-    catalog = engine.store.catalog(tenant)
     con.execute("CREATE SCHEMA IF NOT EXISTS recent")
     for name, need in needs.items():
         rows = sum(b.rows.get(name, 0) for b in catalog.batches)
-        if rows > max_rows:
-            continue  # too big for memory: hunts read this table's Parquet files directly
+        if rows == 0 or rows > max_rows:
+            continue  # empty, or too big for memory: hunts read the view over Parquet directly
         names = table(name).names
         cols = names if need["all"] else [c for c in names if c in need["cols"] or c in ("Timestamp", "EventKey")]
         select_list = ", ".join(f'"{c}"' for c in cols)
