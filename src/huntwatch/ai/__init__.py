@@ -1,0 +1,1 @@
+"""Hunter-trained AI: story features, the ranking model, anomaly leads, noise budget, evaluation."""
