@@ -296,13 +296,19 @@ class Ingestor:
             tables = {n: _first_per_key(t) for n, t in tables.items()}
             raw = tables[RAW_TABLE.name]
         # Against the lake: drop keys an earlier batch (or an interrupted run) already committed.
-        if self.engine.store.catalog(self.tenant).batches:
-            times = pc.min_max(raw["Timestamp"])
+        times = pc.min_max(raw["Timestamp"])
+        first, last = times["min"].as_py(), times["max"].as_py()
+        committed = self.engine.store.catalog(self.tenant).batches
+        if raw["Timestamp"].null_count or first is None:
+            overlap = bool(committed)
+        else:
+            overlap = any(b.overlaps(first.isoformat(), last.isoformat()) for b in committed)
+        if overlap:
             existing = self.engine.query(
                 'SELECT DISTINCT r.EventKey FROM "RawEvents" r JOIN batch_keys b USING (EventKey) '
                 "WHERE r.Timestamp IS NULL OR r.Timestamp BETWEEN ? AND ?",
                 self.tenant,
-                params=[times["min"].as_py(), times["max"].as_py()],
+                params=[first, last],
                 inputs={"batch_keys": pa.table({"EventKey": raw["EventKey"]})},
             )["EventKey"]
             if len(existing):
@@ -348,7 +354,7 @@ def ingest_paths(
     progress.start(len(files))
     for path in files:
         try:
-            fp = fingerprint(path)
+            fp = fingerprint(path) + (f"|{rewrite!r}" if rewrite is not None else "")
         except OSError as exc:
             report.files.append(FileResult(str(path), failed=f"cannot read: {exc.strerror or exc}"))
             progress.advance(str(path), 0)

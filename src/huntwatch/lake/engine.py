@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from huntwatch.lake.store import Batch, LakeError, LakeStore, check_tenant
-from huntwatch.schema import TABLES, duckdb_empty_select
+from huntwatch.schema import TABLES, Table, duckdb_empty_select
 
 
 class QueryError(LakeError):
@@ -59,8 +60,12 @@ class DuckDBEngine:
         *,
         after_seq: int = 0,
         sandboxed: bool = False,
+        sql: str | None = None,
     ) -> duckdb.DuckDBPyConnection:
         """A connection whose schema tables are views over the given tenant(s) only.
+
+        Binding a view reads the footers of its files, so when the ``sql`` to be run is known, only the
+        tables it names get views.
 
         ``sandboxed`` is for SQL a person wrote: only the tenant's own lake directory is readable, no
         other file or extension can be touched, and the settings are locked.
@@ -73,7 +78,8 @@ class DuckDBEngine:
         if self.threads:
             con.execute(f"SET threads={int(self.threads)}")
         catalogs = {t: self.store.catalog(t) for t in tenants}
-        for table in TABLES:
+        wanted = _referenced_tables(sql) if sql is not None else TABLES
+        for table in wanted:
             paths = [
                 str(self.store.tenant_dir(t) / rel)
                 for t, cat in catalogs.items()
@@ -81,7 +87,7 @@ class DuckDBEngine:
             ]
             if paths:
                 listing = ", ".join(_quote(p) for p in paths)
-                body = f"SELECT * FROM read_parquet([{listing}], union_by_name=true)"
+                body = f"SELECT * FROM read_parquet([{listing}])"
             else:
                 body = duckdb_empty_select(table.name)
             con.execute(f'CREATE VIEW "{table.name}" AS {body}')
@@ -105,7 +111,7 @@ class DuckDBEngine:
         timeout_s: float | None = None,
         sandboxed: bool = False,
     ) -> pa.Table:
-        con = self.connect(tenant, after_seq=after_seq, sandboxed=sandboxed)
+        con = self.connect(tenant, after_seq=after_seq, sandboxed=sandboxed, sql=sql)
         try:
             for name, data in (inputs or {}).items():
                 con.register(name, data)
@@ -141,6 +147,12 @@ def run_with_timeout(
     finally:
         if timer:
             timer.cancel()
+
+
+def _referenced_tables(sql: str) -> list[Table]:
+    """Schema tables whose name appears as a word in the SQL (a name that does not appear cannot be read)."""
+    words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql)}
+    return [t for t in TABLES if t.name.lower() in words]
 
 
 def _quote(text: str) -> str:

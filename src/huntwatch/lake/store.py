@@ -55,6 +55,11 @@ class Batch:
     files: dict[str, list[str]]  # table -> paths relative to the tenant directory
     rows: dict[str, int]
     sources: list[str] = field(default_factory=list)  # fingerprints of source files completed here
+    time_range: list[str] | None = None  # [first, last] event time (ISO) of the batch's RawEvents
+
+    def overlaps(self, first: str, last: str) -> bool:
+        """Could this batch hold events between first and last? (Unknown ranges always could.)"""
+        return self.time_range is None or not (self.time_range[1] < first or self.time_range[0] > last)
 
 
 @dataclass
@@ -181,6 +186,7 @@ class TenantWriter:
             files=files,
             rows=rows,
             sources=list(sources or []),
+            time_range=_time_range(tables),
         )
         catalog.batches.append(batch)
         self._publish(catalog)
@@ -199,6 +205,7 @@ class TenantWriter:
             files=files,
             rows={n: t.num_rows for n, t in tables.items() if t.num_rows},
             sources=[s for b in old for s in b.sources],
+            time_range=_time_range(tables),
         )
         catalog.batches = [b for b in catalog.batches if b.id not in old_ids] + [batch]
         self._publish(catalog)
@@ -229,6 +236,20 @@ class TenantWriter:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _time_range(tables: Mapping[str, pa.Table]) -> list[str] | None:
+    """First and last event time over all tables of a batch (None when some event has no time)."""
+    lows, highs = [], []
+    for data in tables.values():
+        if data.num_rows == 0:
+            continue
+        if data["Timestamp"].null_count:
+            return None
+        bounds = pc.min_max(data["Timestamp"])
+        lows.append(bounds["min"].as_py())
+        highs.append(bounds["max"].as_py())
+    return [min(lows).isoformat(), max(highs).isoformat()] if lows else None
 
 
 def _fsync(path: Path) -> None:

@@ -1,0 +1,106 @@
+"""Ingest speed and memory against the raw parse speed of the ``evtx`` package, in one run.
+
+    python benchmarks/ingest.py [--scale N] [--workers W] [--datasets ../shared/datasets]
+
+Ingests every EVTX and JSON recording of the dev corpus, replicated N times (copy i renames every device
+to ``<name>-r<i>`` and shifts its times by i days, so the copies are new events), into a fresh lake, and
+prints events, seconds, events/s, peak RSS, and the ratio to the raw parse speed of ``evtx`` over the same
+EVTX files (records_json, no decoding), measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import gzip
+import io
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import evtx
+
+from huntwatch.ingest import ingest_paths
+from huntwatch.lake import DuckDBEngine
+from huntwatch.telemetry import RawEvent
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclasses.dataclass(frozen=True)
+class Replica:
+    """Copy ``index`` of the corpus: other device names, times shifted by ``index`` days."""
+
+    index: int
+
+    def __call__(self, event: RawEvent) -> RawEvent:
+        event.computer = f"{event.computer}-r{self.index}"
+        if event.time is not None:
+            event.time += dt.timedelta(days=self.index)
+        if event.identity is not None:
+            event.identity += b"-r%d" % self.index
+        return event
+
+
+def raw_evtx_rate(files: list[Path]) -> tuple[int, float]:
+    blobs = [gzip.decompress(f.read_bytes()) for f in files]
+    started = time.perf_counter()
+    count = 0
+    for blob in blobs:
+        for _ in evtx.PyEvtxParser(io.BytesIO(blob)).records_json():
+            count += 1
+    return count, time.perf_counter() - started
+
+
+def peak_rss_mib() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--datasets", type=Path, default=REPO / ".." / "shared" / "datasets")
+    args = parser.parse_args()
+    corpus = args.datasets.resolve()
+    evtx_files = sorted(corpus.rglob("*.evtx.gz"))
+    json_files = sorted(p for p in corpus.rglob("*") if p.name.endswith((".zip", ".tar.gz")))
+    if not evtx_files:
+        print(f"no recordings under {corpus}", file=sys.stderr)
+        return 2
+
+    raw_events, raw_seconds = raw_evtx_rate(evtx_files)
+    raw_rate = raw_events / raw_seconds
+    print(f"raw evtx parse (records_json, 1 process): {raw_events:,} events in {raw_seconds:.2f} s = "
+          f"{raw_rate:,.0f} events/s")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = DuckDBEngine(Path(tmp) / "lake")
+        # EVTX only, same files as the raw parse.
+        report = ingest_paths(engine, "evtx-only", evtx_files, workers=args.workers)
+        evtx_rate = report.events_read / report.seconds
+        print(f"huntwatch ingest, EVTX files: {report.events_read:,} events in {report.seconds:.2f} s = "
+              f"{evtx_rate:,.0f} events/s, ratio to raw evtx parse {evtx_rate / raw_rate:.2f}")
+        total_events = 0
+        total_seconds = 0.0
+        for i in range(args.scale):
+            rewrite = Replica(i) if i else None
+            report = ingest_paths(engine, "corpus", evtx_files + json_files, workers=args.workers, rewrite=rewrite)
+            total_events += report.events_read
+            total_seconds += report.seconds
+            print(f"  copy {i + 1}/{args.scale}: {report.events_read:,} events, {report.events_written:,} written, "
+                  f"{report.seconds:.1f} s, failed files {len(report.failed_files)}")
+        rate = total_events / total_seconds if total_seconds else 0.0
+        print(f"huntwatch ingest, whole corpus x{args.scale} ({args.workers} workers): {total_events:,} events in "
+              f"{total_seconds:.1f} s = {rate:,.0f} events/s, ratio to raw evtx parse {rate / raw_rate:.2f}")
+    print(f"peak RSS: {peak_rss_mib():,.0f} MiB (largest of this process and any worker)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
