@@ -216,6 +216,8 @@ def load_hunt_file(path: Path, catalog: AttackCatalog | None = None) -> Hunt:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise HuntError([f"{path}: not valid YAML: {exc}"]) from exc
+    except OSError as exc:
+        raise HuntError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
     return parse_hunt(data, path, catalog)
 
 
