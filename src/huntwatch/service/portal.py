@@ -7,6 +7,7 @@ runs only on the sandboxed connection with a time limit and a row cap.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,16 +91,17 @@ def _like(text: str) -> str:
 
 
 def _naming(s: Session, model: type[Alert] | type[Story], tenant_id: int, needle: str, limit: int) -> list[Any]:
-    """Rows of the tenant whose scope names ``needle``: a coarse text match narrowed exactly in Python."""
-    q = (
-        select(model)
-        .where(model.tenant_id == tenant_id, cast(model.scope, String).ilike(_like(needle), escape="\\"))
-        .order_by(model.id.desc())
-        .limit(limit * 4)
-    )
+    """Rows of the tenant whose scope names ``needle``: a coarse text match narrowed exactly in Python.
+
+    The coarse match uses the longest plain run of the name, since JSON text escapes quotes and the like.
+    """
+    q = select(model).where(model.tenant_id == tenant_id)
+    plain = max(re.findall(r"[A-Za-z0-9._-]+", needle), key=len, default="")
+    if plain:
+        q = q.where(cast(model.scope, String).ilike(_like(plain), escape="\\"))
     wanted = needle.lower()
     rows = []
-    for row in s.scalars(q):
+    for row in s.scalars(q.order_by(model.id.desc()).limit(max(limit * 10, 500))):
         scope = row.scope or {}
         kinds = ("devices", "accounts", "files", "sha256")
         if any(wanted == n.lower() for k in kinds for n in _names(scope.get(k))):
