@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from huntwatch.cli import main
 from huntwatch.lake import DuckDBEngine
 
-from .conftest import FIXTURES, proc, raw, rows_table
+from .conftest import FIXTURES, SHARED, proc, raw, rows_table
 
 HUNTS = ["--no-builtin", "--hunts", str(FIXTURES / "hunts")]
 
@@ -57,3 +58,16 @@ def test_hunt_leads_coverage_commands(tmp_path, monkeypatch):
     assert unknown.exit_code != 0 and "unknown hunt id" in unknown.output
     missing = runner.invoke(main, ["hunt"])
     assert missing.exit_code != 0
+
+
+@pytest.mark.slow
+def test_hunts_test_fires_on_proof_and_stays_quiet_on_benign(tmp_path, monkeypatch):
+    monkeypatch.setenv("HUNTWATCH_HOME", str(tmp_path / "home"))
+    datasets = str(SHARED / "datasets")
+    result = CliRunner().invoke(
+        main, ["hunts", "test", "test-encoded-powershell", *HUNTS, "--datasets", datasets, "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {r["expect"]: r for r in json.loads(result.output)}
+    assert rows["fire"]["ok"] and rows["fire"]["leads"] >= 1
+    assert rows["quiet"]["ok"] and rows["quiet"]["leads"] == 0
