@@ -194,17 +194,11 @@ class BatchBuilder:
 
 
 def _columnar(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Row dicts → Arrow, one column at a time (several times faster than ``Table.from_pylist``)."""
+    """Row dicts → Arrow: fetch each row's values in C (``map``) and transpose with ``zip``."""
     if not rows:
         return schema.empty_table()
-    present: set[str] = set()
-    for r in rows:
-        present.update(r)
-    n = len(rows)
-    arrays = [
-        pa.array([r.get(f.name) for r in rows], f.type) if f.name in present else pa.nulls(n, f.type) for f in schema
-    ]
-    return pa.Table.from_arrays(arrays, schema=schema)
+    columns = zip(*[list(map(r.get, schema.names)) for r in rows], strict=True)
+    return pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
 
 
 # ---------------------------------------------------------------------------------------------- files

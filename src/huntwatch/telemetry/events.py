@@ -50,6 +50,16 @@ def parse_time(text: object) -> dt.datetime | None:
     """
     if text is None:
         return None
+    if type(text) is str:
+        try:
+            parsed = dt.datetime.fromisoformat(text)  # C fast path for ISO 8601 (Z, offsets, 7-digit fractions)
+        except ValueError:
+            pass
+        else:
+            offset = parsed.utcoffset()
+            if offset is None:
+                return parsed
+            return (parsed - offset).replace(tzinfo=None)
     if isinstance(text, int | float):
         return dt.datetime(1970, 1, 1) + dt.timedelta(milliseconds=float(text))
     s = str(text).strip()

@@ -57,7 +57,7 @@ def _v(f: dict[str, str], *keys: str) -> str | None:
     """First non-empty value among keys."""
     for k in keys:
         value = f.get(k)
-        if value is not None and value.strip() not in _EMPTY:
+        if value and value not in _EMPTY:
             return value
     return None
 
