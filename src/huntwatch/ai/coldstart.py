@@ -42,7 +42,8 @@ class Example:
     def from_dict(cls, d: dict[str, Any]) -> Example:
         return cls(
             d["source"],
-            int(d["story_id"]),
+            d["unit"],
+            int(d["unit_id"]),
             {k: float(v) for k, v in d["features"].items()},
             int(d["label"]),
             d.get("detail", ""),
@@ -113,9 +114,15 @@ def _keys(lead: Lead) -> list[str]:
 
 
 def label_tenant(
-    engine: DuckDBEngine, db: Database, tenant: str, truth: dict[tuple[str, str, int], str]
+    engine: DuckDBEngine,
+    db: Database,
+    tenant: str,
+    truth: dict[tuple[str, str, int], str],
+    *,
+    attack: set[str] | None = None,
 ) -> tuple[dict[int, str | None], dict[int, str | None]]:
-    """(story id → scenario or None, lead id → scenario or None): attack when any evidence event is scripted."""
+    """(story id → scenario or None, lead id → scenario or None): attack when any evidence event is scripted
+    (``truth``) or one of the ``attack`` EventKeys."""
     with db.session() as s:
         tenant_id = s.scalar(select(Tenant.id).where(Tenant.slug == tenant))
         if tenant_id is None:
@@ -124,7 +131,11 @@ def label_tenant(
         lead_keys = {
             (lead.id, lead.story_id): _keys(lead) for lead in s.scalars(select(Lead).where(Lead.tenant_id == tenant_id))
         }
-    hits = attack_keys(engine, tenant, truth, (k for ks in lead_keys.values() for k in ks))
+    every = {k for ks in lead_keys.values() for k in ks}
+    if attack is None:
+        hits = attack_keys(engine, tenant, truth, every)
+    else:  # already known attack EventKeys (e.g. events of labelled recordings)
+        hits = {k: "labelled recording" for k in every & attack}
     stories: dict[int, str | None] = dict.fromkeys(story_ids)
     leads: dict[int, str | None] = {}
     for (lead_id, story_id), ks in lead_keys.items():
@@ -160,10 +171,16 @@ def build_lab_tenant(spec: LabSpec, workdir: Path, engine: DuckDBEngine, db: Dat
 
 
 def tenant_examples(
-    engine: DuckDBEngine, db: Database, tenant: str, truth: dict[tuple[str, str, int], str], source: str
+    engine: DuckDBEngine,
+    db: Database,
+    tenant: str,
+    truth: dict[tuple[str, str, int], str],
+    source: str,
+    *,
+    attack: set[str] | None = None,
 ) -> list[Example]:
     """Every story and every lead (as a one-lead story) of a tenant, labelled by ground truth."""
-    story_labels, lead_labels = label_tenant(engine, db, tenant, truth)
+    story_labels, lead_labels = label_tenant(engine, db, tenant, truth, attack=attack)
     with db.session() as s:
         tenant_id = s.scalar(select(Tenant.id).where(Tenant.slug == tenant))
         if tenant_id is None:
