@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from huntwatch.service.access import Actor, require_read, require_tenant_role, visible_tenant_ids
 from huntwatch.service.audit import record
@@ -16,6 +16,15 @@ STATUSES = ("new", "in_progress", "resolved")
 SEVERITY_ORDER = ("informational", "low", "medium", "high", "critical")
 SORTS = ("-created_at", "created_at", "-severity", "severity", "title", "-title")
 MAX_PAGE_SIZE = 200
+DETAIL_COLUMNS = (
+    Alert.scope,
+    Alert.timeline,
+    Alert.queries,
+    Alert.evidence,
+    Alert.executive_summary,
+    Alert.method_of_entry,
+    Alert.recommendations,
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,14 @@ def list_alerts(
     sort: str = "-created_at",
     page: int = 1,
     page_size: int = 50,
+    *,
+    full: bool = False,
 ) -> Page:
-    """Alerts the actor may see, newest first by default; ``total`` counts every match for paging."""
+    """Alerts the actor may see, newest first by default; ``total`` counts every match for paging.
+
+    Queue rows carry only the summary columns unless ``full``: the JSON detail (scope, timeline, evidence,
+    ...) is what makes a page of alerts heavy, and a queue does not show it (touching it raises).
+    """
     if sort not in SORTS:
         raise InvalidInput(f"sort must be one of {', '.join(SORTS)}")
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -80,6 +95,8 @@ def list_alerts(
     column = _severity_rank() if key == "severity" else getattr(Alert, key)
     order = [column.desc() if desc else column.asc(), Alert.id.desc() if desc else Alert.id.asc()]
     q = select(Alert).where(*conds).order_by(*order).offset((page - 1) * page_size).limit(page_size)
+    if not full:
+        q = q.options(*(defer(c, raiseload=True) for c in DETAIL_COLUMNS))
     return Page(items=list(s.scalars(q)), total=total, page=page, page_size=page_size)
 
 

@@ -260,6 +260,9 @@ class Alert(Base):
         Index("ix_alerts_tenant_created", "tenant_id", "created_at"),
         Index("ix_alerts_tenant_status", "tenant_id", "status"),
         Index("ix_alerts_tenant_severity", "tenant_id", "severity"),
+        # the provider's cross-tenant queue and the notifications view page through these
+        Index("ix_alerts_created_id", "created_at", "id"),
+        Index("ix_alerts_tag_created_id", "tag", "created_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
