@@ -17,7 +17,7 @@ from huntwatch.config import settings
 from huntwatch.hunting.analytics import default_analytics
 from huntwatch.hunting.coverage import coverage
 from huntwatch.hunting.model import Hunt, HuntError, load_hunts
-from huntwatch.hunting.runner import HuntReport, run_hunts
+from huntwatch.hunting.runner import HuntReport, load_sigma, run_hunts
 from huntwatch.hunting.store import list_leads
 from huntwatch.lake import DuckDBEngine
 from huntwatch.state import Database
@@ -49,10 +49,9 @@ def _sigma(dirs: Sequence[str]) -> Any:
     if not dirs:
         return None
     try:
-        from huntwatch.hunting.sigma import SigmaRuleSet  # type: ignore[attr-defined]
+        return load_sigma(dirs)
     except ImportError as exc:
         raise click.ClickException(f"Sigma support is not available: {exc}") from exc
-    return SigmaRuleSet.load([Path(d) for d in dirs])
 
 
 def _progress() -> Progress:

@@ -63,6 +63,14 @@ class CoverageReport:
     def blind(self) -> list[DetectorStatus]:
         return [d for d in self.detectors if not d.can_fire]
 
+    def blind_log_sources(self) -> list[dict[str, Any]]:
+        """Log sources (requirement sets) no detector can use here, with how many detectors need them."""
+        counts: dict[tuple[str, ...], int] = {}
+        for d in self.blind:
+            key = tuple(d.missing)
+            counts[key] = counts.get(key, 0) + 1
+        return [{"needs": list(k), "detectors": n} for k, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
     @property
     def blind_tactics(self) -> list[str]:
         return [t.tactic for t in self.tactics if t.status == "blind"]
@@ -82,6 +90,7 @@ class CoverageReport:
                 for t in self.tactics
             ],
             "blind_tactics": self.blind_tactics,
+            "blind_log_sources": self.blind_log_sources(),
         }
 
 

@@ -135,7 +135,7 @@ class EvalSettings:
 def _evaluate_chunk(settings: EvalSettings, chunk: int, items: list[tuple[int, Recording]]) -> list[RecordingResult]:
     from huntwatch.hunting.analytics import default_analytics
     from huntwatch.hunting.model import load_hunts
-    from huntwatch.hunting.runner import run_hunts
+    from huntwatch.hunting.runner import load_sigma, run_hunts
     from huntwatch.lake import DuckDBEngine
     from huntwatch.state import Database
 
@@ -147,9 +147,7 @@ def _evaluate_chunk(settings: EvalSettings, chunk: int, items: list[tuple[int, R
     analytics = default_analytics() if settings.analytics else []
     sigma = None
     if settings.sigma_dirs:
-        from huntwatch.hunting.sigma import SigmaRuleSet  # type: ignore[attr-defined]
-
-        sigma = SigmaRuleSet.load([Path(d) for d in settings.sigma_dirs])
+        sigma = load_sigma(settings.sigma_dirs)
     out = []
     for index, rec in items:
         t0 = time.perf_counter()

@@ -14,6 +14,7 @@ import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
@@ -347,3 +348,12 @@ def hunt_candidates(
             )
         )
     return out
+
+
+def load_sigma(dirs: Sequence[Path | str]) -> SigmaRunner:
+    """Compile the Sigma rules of these folders (``huntwatch.hunting.sigma.SigmaRuleSet``)."""
+    try:
+        from huntwatch.hunting.sigma import SigmaRuleSet  # type: ignore[attr-defined]
+    except ImportError:  # the subpackage exports it from its ruleset module
+        from huntwatch.hunting.sigma.ruleset import SigmaRuleSet
+    return SigmaRuleSet.load([Path(d) for d in dirs])
