@@ -1067,7 +1067,8 @@ class BehaviourChange:
     tactics: tuple[str, ...] = ()
     techniques: tuple[str, ...] = ()
     description = (
-        "From one day on, a workstation runs an unfamiliar, unsigned program under the task scheduler between "
+        "From one day on, a workstation runs an unfamiliar, unsigned program (installed under Program Files "
+        "before the window) from the task scheduler between "
         "02:00 and 04:00 that starts a helper, writes cache files and talks to a domain nobody else uses. No "
         "LOLBin, no encoding, no persistence change in the window: only its novelty and timing stand out."
     )
@@ -1077,7 +1078,7 @@ class BehaviourChange:
         first = window.days // 2
         vendor = rng.choice(("SyncHelper", "DocBridge", "PrintAgentX", "MediaIndex"))
         state = {
-            "dir": f"C:\\ProgramData\\{vendor}",
+            "dir": f"C:\\Program Files\\{vendor}",
             "main": f"{vendor.lower()}.exe",
             "helper": "hsvc.exe",
             "domain": f"telemetry.{vendor.lower()}-cloud.net",
