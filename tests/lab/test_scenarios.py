@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from huntwatch.lab import SCENARIOS, LabManifest
+from huntwatch.lab import SCENARIOS, GroundTruth, LabManifest
 
 Events = list[tuple[str, int, dict[str, Any]]]
 
@@ -177,3 +177,19 @@ def test_behaviour_change_is_new_at_night_and_matches_no_lolbin(
     assert all(len(hosts) == 1 for hosts in elsewhere.values()), "rare: one device only"
     first_day = min(e["@timestamp"][:10] for e in events)
     assert first_day > "2026-11-02", "the baseline days before the change stay clean"
+
+
+def test_ground_truth_reader_labels_lake_spellings(lab: LabManifest, truth: dict[str, Any]) -> None:
+    gt = GroundTruth.load(lab.out_dir)
+    spray = _scenario(truth, "password_spray")
+    ref = spray["events"][0]
+    fqdn = f"{ref['device'].lower()}.corp.example"
+    assert gt.label(fqdn, ref["channel"], ref["record_id"]) == ("password_spray", ref["technique"])
+    assert gt.is_attack(fqdn, ref["channel"], ref["record_id"])
+    change = _scenario(truth, "behaviour_change")["events"][0]
+    assert not gt.is_attack(change["device"], change["channel"], change["record_id"])
+    assert gt.label("WKS-0001", "Security", 10**9) is None
+    psexec = next(b for b in truth["benign_lookalikes"] if b["scenario"] == "it_psexec")["events"][0]
+    hit = gt.label(psexec["device"], psexec["channel"], psexec["record_id"])
+    assert hit is not None and hit[0].startswith("lookalike:it_psexec")
+    assert gt.devices("anomaly") == set(_scenario(truth, "behaviour_change")["devices"])

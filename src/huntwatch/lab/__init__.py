@@ -8,5 +8,6 @@ production code paths never import it.
 
 from huntwatch.lab.generate import GROUND_TRUTH, LabManifest, generate
 from huntwatch.lab.scenarios import ATTACK_SCENARIOS, SCENARIOS
+from huntwatch.lab.truth import GroundTruth
 
-__all__ = ["ATTACK_SCENARIOS", "GROUND_TRUTH", "SCENARIOS", "LabManifest", "generate"]
+__all__ = ["ATTACK_SCENARIOS", "GROUND_TRUTH", "SCENARIOS", "GroundTruth", "LabManifest", "generate"]
