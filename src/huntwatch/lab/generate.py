@@ -168,24 +168,20 @@ def _write(
     envelope, as NXLog/OTRF does."""
     device = host.device
     counts = manifest.events_by_channel
+    # The envelope is plain ASCII we control, so it is spliced in front of the body's own JSON object:
+    # the same bytes orjson would write for the merged dict, without building one dict per event.
+    envelopes = {
+        channel: f'","Hostname":"{device.fqdn}","Channel":"{channel}","SourceName":"{source}",'
+        + (f'"ProviderGuid":"{guid}",' if guid else "")
+        for channel, (source, guid) in PROVIDERS.items()
+    }
     with _open(out_dir / rel, compress) as fh:
-        written = 0
         for line_no, ev in enumerate(events, start=1):
             record = host.next_record(ev.channel)
-            source, guid = PROVIDERS[ev.channel]
-            head: dict[str, Any] = {
-                "@timestamp": iso(ev.ts),
-                "Hostname": device.fqdn,
-                "Channel": ev.channel,
-                "SourceName": source,
-            }
-            if guid:
-                head["ProviderGuid"] = guid
-            head["EventID"] = ev.event_id
-            head["EventRecordID"] = record
-            line = orjson.dumps({**head, **ev.body}) + b"\n"
-            fh.write(line)
-            written += len(line)
+            head = (
+                f'{{"@timestamp":"{iso(ev.ts)}{envelopes[ev.channel]}"EventID":{ev.event_id},"EventRecordID":{record},'
+            )
+            fh.write(head.encode() + orjson.dumps(ev.body)[1:] + b"\n")
             counts[ev.channel] = counts.get(ev.channel, 0) + 1
             if ev.tag is not None:
                 truth.add(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 Role = Literal["workstation", "dc", "fileserver", "backup", "sccm", "app", "sql", "rds"]
@@ -153,7 +154,7 @@ class Device:
     index: int
     owner: Account | None = None
 
-    @property
+    @cached_property
     def fqdn(self) -> str:
         return f"{self.name}.{DNS_DOMAIN}"
 
@@ -185,8 +186,15 @@ class Organisation:
                 return d
         raise KeyError(name)
 
+    @cached_property
+    def _roles(self) -> dict[str, tuple[Device, ...]]:
+        roles: dict[str, list[Device]] = {}
+        for d in self.devices:
+            roles.setdefault(d.role, []).append(d)
+        return {role: tuple(devices) for role, devices in roles.items()}
+
     def by_role(self, role: Role) -> tuple[Device, ...]:
-        return tuple(d for d in self.devices if d.role == role)
+        return self._roles.get(role, ())
 
     @property
     def dc(self) -> Device:
@@ -200,7 +208,7 @@ class Organisation:
     def workstations(self) -> tuple[Device, ...]:
         return self.by_role("workstation")
 
-    @property
+    @cached_property
     def servers(self) -> tuple[Device, ...]:
         return tuple(d for d in self.devices if d.is_server)
 
