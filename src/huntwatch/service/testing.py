@@ -17,22 +17,39 @@ from huntwatch.state import Database, Lead, Story, StoryLead, utcnow
 PASSWORD = "correct horse battery"
 
 
-def raw_events(tenant: str, devices: int, channels: list[str], when: dt.datetime) -> pa.Table:
+# Event ids a well-instrumented Windows estate sends on the channels the hunts read.
+ESTATE = {
+    "Security": [1102, 4624, 4625, 4634, 4648, 4656, 4662, 4663, 4672, 4688, 4697, 4698, 4702, 4720, 4728, 4732,
+                 4738, 4768, 4769, 4771, 4776, 5140, 5145, 5156],
+    "Microsoft-Windows-Sysmon/Operational": list(range(1, 27)),
+    "System": [7036, 7040, 7045, 104],
+    "Microsoft-Windows-PowerShell/Operational": [4103, 4104],
+    "Windows PowerShell": [400, 403, 600, 800],
+    "Microsoft-Windows-TaskScheduler/Operational": [106, 140, 141, 200, 201],
+    "Microsoft-Windows-WMI-Activity/Operational": [5857, 5860, 5861],
+    "Microsoft-Windows-Windows Defender/Operational": [1116, 1117, 5001],
+}  # fmt: skip
+
+
+def raw_events(tenant: str, devices: int, channels: dict[str, list[int]] | list[str], when: dt.datetime) -> pa.Table:
+    """RawEvents rows: every device sends every (channel, event id); a bare channel list sends event id 1."""
+    plan = channels if isinstance(channels, dict) else {c: [1] for c in channels}
     rows = [
         {
             "TenantId": tenant,
-            "EventKey": f"{tenant}-{d}-{c}",
+            "EventKey": f"{tenant}-{d}-{c}-{eid}",
             "Timestamp": when,
             "DeviceName": f"ws{d:03d}.{tenant}.test",
             "Channel": c,
             "Provider": "p",
-            "EventID": 1,
+            "EventID": eid,
             "RecordId": d,
             "SourceFile": "test",
             "Fields": [("k", "v")],
         }
         for d in range(devices)
-        for c in channels
+        for c, ids in plan.items()
+        for eid in ids
     ]
     return pa.Table.from_pylist(rows, schema=arrow_schema("RawEvents"))
 
