@@ -21,7 +21,7 @@ def test_timeline_places_events_by_time_in_device_lanes() -> None:
     pic = pictures.timeline(events, width=1000, left=200)
     assert [name for name, _ in pic.lanes] == ["a", "b"]
     xs = {p.label.strip(): p.x for p in pic.points}
-    assert xs["first"] == 200 and xs["last"] == 980 and xs["middle"] == 590
+    assert xs["first"] == 200 and xs["last"] == 950 and xs["middle"] == 575
     assert [p.key for p in pic.points] == [True, False, False]
     assert len(pic.ticks) == 5
     assert pictures.timeline([]).points == []

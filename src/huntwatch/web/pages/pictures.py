@@ -61,7 +61,7 @@ def timeline(events: list[dict[str, Any]], width: int = 960, lane_height: int = 
         return pic
     lo, hi = dated[0][0], dated[-1][0]
     span = max((hi - lo).total_seconds(), 1.0)
-    usable = width - left - 20
+    usable = width - left - 50
     lane_y = {d: 20 + lane_height * i + lane_height / 2 for i, d in enumerate(devices)}
     pic.lanes = [(d, y) for d, y in lane_y.items()]
     for t, e in dated:
@@ -138,6 +138,7 @@ class GraphEdge:
     y2: float
     kind: str  # lateral | logon
     label: str
+    detail: str = ""
 
 
 @dataclass
@@ -146,49 +147,59 @@ class ScopeGraph:
     height: int
     nodes: list[GraphNode] = field(default_factory=list)
     edges: list[GraphEdge] = field(default_factory=list)
+    show_labels: bool = True  # off when arrows are many; their labels would pile up
 
 
 def _name(item: Any) -> str:
     return str(item.get("name") if isinstance(item, dict) else item)
 
 
-def scope_graph(scope: dict[str, Any], width: int = 960, height: int = 460) -> ScopeGraph:
-    """Devices on an outer ring, accounts on an inner ring; lateral movement as arrows between devices."""
+def scope_graph(scope: dict[str, Any], width: int = 960) -> ScopeGraph:
+    """Accounts in a column on the left, devices on an ellipse to the right; lateral movement as arrows.
+
+    Keeping accounts off the ellipse means an arrow between two devices never runs through an account.
+    """
     devices = [_name(d) for d in (scope.get("devices") or [])][:40]
-    accounts = list(scope.get("accounts") or [])[:30]
+    accounts = list(scope.get("accounts") or [])[:20]
     lateral = list(scope.get("lateral_movement") or [])
     for edge in lateral:
         for end in (str(edge.get("source") or ""), str(edge.get("target") or "")):
             if end and end.lower() not in {d.lower() for d in devices}:
                 devices.append(end)
+    height = max(240, min(520, 90 + 36 * max(len(devices), len(accounts))))
     pic = ScopeGraph(width=width, height=height)
-    cx, cy = width / 2, height / 2
+    cx, cy, rx, ry = width * 0.62, height / 2, width * 0.26, height / 2 - 45
     where: dict[str, tuple[float, float]] = {}
     for i, name in enumerate(devices):
         angle = 2 * math.pi * i / max(len(devices), 1) - math.pi / 2
-        x, y = cx + (width / 2 - 140) * math.cos(angle), cy + (height / 2 - 50) * math.sin(angle)
+        x, y = (cx, cy) if len(devices) == 1 else (cx + rx * math.cos(angle), cy + ry * math.sin(angle))
         where[name.lower()] = (x, y)
         pic.nodes.append(GraphNode(f"d{i}", "device", _short(name, 32), round(x, 1), round(y, 1), name))
+    step = (height - 60) / max(len(accounts), 1)
     for i, acc in enumerate(accounts):
         name = _name(acc)
-        angle = 2 * math.pi * i / max(len(accounts), 1) - math.pi / 2 + 0.3
-        r = 0 if len(accounts) == 1 else 1
-        x, y = cx + r * (width / 6) * math.cos(angle), cy + r * (height / 6) * math.sin(angle)
+        x, y = 130.0, 30 + step * (i + 0.5)
         privileges = ", ".join(acc.get("privileges") or []) if isinstance(acc, dict) else ""
-        pic.nodes.append(GraphNode(f"a{i}", "account", _short(name, 32), round(x, 1), round(y, 1), privileges))
+        pic.nodes.append(GraphNode(f"a{i}", "account", _short(name, 32), x, round(y, 1), privileges))
         for dev in (acc.get("devices") or []) if isinstance(acc, dict) else []:
             if (to := where.get(str(dev).lower())) is not None:
-                pic.edges.append(GraphEdge(round(x, 1), round(y, 1), round(to[0], 1), round(to[1], 1), "logon", ""))
+                pic.edges.append(GraphEdge(x, round(y, 1), round(to[0], 1), round(to[1], 1), "logon", ""))
+    pairs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for edge in lateral:
-        a = where.get(str(edge.get("source") or "").lower())
-        b = where.get(str(edge.get("target") or "").lower())
+        key = (str(edge.get("source") or "").lower(), str(edge.get("target") or "").lower())
+        pairs.setdefault(key, []).append(edge)
+    for (src, dst), edges in pairs.items():
+        a, b = where.get(src), where.get(dst)
         if a and b and a != b:
-            # Stop short of the target's marker so the arrow head stays visible.
+            # One arrow per pair of devices, stopping short of the target's marker so the head stays visible.
             dx, dy = b[0] - a[0], b[1] - a[1]
             norm = math.hypot(dx, dy) or 1.0
             end = (b[0] - dx / norm * 14, b[1] - dy / norm * 14)
-            label = _short(f"{edge.get('method') or ''} as {edge.get('account') or '?'}", 40)
+            methods = sorted({f"{e.get('method') or '?'} as {e.get('account') or '?'}" for e in edges})
+            label = _short(methods[0], 40) if len(methods) == 1 else f"{len(methods)} ways"
             pic.edges.append(
-                GraphEdge(round(a[0], 1), round(a[1], 1), round(end[0], 1), round(end[1], 1), "lateral", label)
-            )
+                GraphEdge(round(a[0], 1), round(a[1], 1), round(end[0], 1), round(end[1], 1), "lateral", label,
+                          "; ".join(methods))
+            )  # fmt: skip
+    pic.show_labels = len(pairs) <= 6
     return pic
