@@ -248,3 +248,16 @@ def test_behaviour_change_leaves_the_baseline_untouched(tmp_path: Path) -> None:
     before, after = _digest(base), _digest(changed)
     differing = {f for f in base.files if before[f] != after[f]}
     assert differing and all(f.endswith(f"/{victim}.jsonl") and f.split("/")[1] >= first_day for f in differing)
+
+
+def test_organisation_name_sets_the_domain(tmp_path: Path) -> None:
+    lab = generate(tmp_path, devices=12, days=1, scenarios=["password_spray"], seed=3, organisation="Fabrikam")
+    assert lab.domain == "fabrikam.example"
+    users, sids = set(), set()
+    for _, _, ev in read_events(lab):
+        assert ev["Hostname"].endswith(".fabrikam.example")
+        if ev["EventID"] == 1 and ev["User"].startswith("FABRIKAM\\"):
+            users.add(ev["User"])
+        if ev["EventID"] == 4624 and ev["TargetUserSid"].startswith("S-1-5-21-"):
+            sids.add(ev["TargetUserSid"].rsplit("-", 1)[0])
+    assert users and len(sids) == 1 and sids != {"S-1-5-21-3623811015-3361044348-30300820"}

@@ -37,6 +37,7 @@ def test_every_scenario_has_consistent_ground_truth(lab: LabManifest, truth: dic
         "days": 3,
         "start": "2026-11-02",
         "scenarios": list(SCENARIOS),
+        "domain": "corp.example",
     }
     assert [s["id"] for s in truth["scenarios"]] == list(SCENARIOS)
     for scenario in truth["scenarios"]:

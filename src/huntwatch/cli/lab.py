@@ -29,7 +29,8 @@ def _scenario_list(value: str) -> list[str]:
 def _summary(manifest: LabManifest, console: Console) -> None:
     rate = manifest.events / manifest.seconds if manifest.seconds else 0.0
     console.print(
-        f"[bold]{manifest.devices} devices × {manifest.days} days[/] from {manifest.start} (seed {manifest.seed}): "
+        f"[bold]{manifest.domain}: {manifest.devices} devices × {manifest.days} days[/] from {manifest.start} "
+        f"(seed {manifest.seed}): "
         f"{manifest.events:,} events in {len(manifest.files)} files, {manifest.bytes / 1e6:,.1f} MB, "
         f"{manifest.seconds:.1f} s ({rate:,.0f} events/s)"
     )
@@ -71,6 +72,13 @@ def register(group: click.Group) -> None:
         show_default=True,
         help="First day (UTC).",
     )
+    @click.option(
+        "--org",
+        "organisation",
+        default="corp",
+        show_default=True,
+        help="Organisation name: the AD domain (corp → CORP, corp.example).",
+    )
     @click.option("--gzip", "compress", is_flag=True, help="Write .jsonl.gz instead of .jsonl.")
     @click.option(
         "--format",
@@ -81,7 +89,15 @@ def register(group: click.Group) -> None:
         help="json prints the manifest for scripts.",
     )
     def generate_cmd(
-        out: Path, devices: int, days: int, scenarios: str, seed: int, start: dt.datetime, compress: bool, fmt: str
+        out: Path,
+        devices: int,
+        days: int,
+        scenarios: str,
+        seed: int,
+        start: dt.datetime,
+        organisation: str,
+        compress: bool,
+        fmt: str,
     ) -> None:
         """Write OUT/telemetry/<day>/<device>.jsonl and OUT/ground_truth.json."""
         names = _scenario_list(scenarios)
@@ -105,6 +121,7 @@ def register(group: click.Group) -> None:
                     scenarios=names,
                     seed=seed,
                     start=start.date(),
+                    organisation=organisation,
                     compress=compress,
                     progress=lambda done, total: bar.update(task, completed=done),
                 )

@@ -17,7 +17,7 @@ from typing import Any
 
 from huntwatch.lab.catalog import BINARIES, UPDATE_SITES, WEB_SITES, Binary
 from huntwatch.lab.events import HOUR, MINUTE, SECOND, DeviceDay, Proc, Session, encode_command
-from huntwatch.lab.org import DNS_DOMAIN, DOMAIN, Account, Device, Organisation
+from huntwatch.lab.org import Account, Device, Organisation
 
 SHARES = {
     "Finance": "D:\\Shares\\Finance",
@@ -276,7 +276,9 @@ def user_session(ctx: DeviceDay, logon: int, account: Account, logoff: int) -> N
 
 
 def mistyped_password(ctx: DeviceDay, ts: int, account: Account) -> None:
-    ctx.logon_failed(ts, account.name, DOMAIN, 2, ip="127.0.0.1", workstation=ctx.device.name, package="Negotiate")
+    ctx.logon_failed(
+        ts, account.name, ctx.domain.netbios, 2, ip="127.0.0.1", workstation=ctx.device.name, package="Negotiate"
+    )
 
 
 def dc_user_auth(
@@ -292,7 +294,7 @@ def dc_user_auth(
 
 def dc_machine_gpo(ctx: DeviceDay, ts: int, src: Device) -> None:
     """A computer refreshing group policy: machine-account logon, SYSVOL, logoff."""
-    machine = Account(src.machine_account, "service", 5000 + src.index, src.name)
+    machine = Account(src.machine_account, "service", 5000 + src.index, src.name, domain=ctx.domain)
     session = ctx.new_session(machine, 3, ts, src_ip=src.ip)
     ctx.logon(ts, session, ip=src.ip, port=str(ctx.port()))
     ctx.share(ts + 30_000, session, src.ip, "SYSVOL", "\\??\\C:\\Windows\\SYSVOL\\sysvol")
@@ -302,7 +304,7 @@ def dc_machine_gpo(ctx: DeviceDay, ts: int, src: Device) -> None:
 def device_gpo(ctx: DeviceDay, ts: int) -> None:
     gpsvc = ctx.proc("svc_gpsvc")
     dc = ctx.org.dc
-    ctx.dns(ts - 100_000, gpsvc, f"_ldap._tcp.dc._msdcs.{DNS_DOMAIN}", dc.ip)
+    ctx.dns(ts - 100_000, gpsvc, f"_ldap._tcp.dc._msdcs.{ctx.domain.dns}", dc.ip)
     ctx.connect(ts, gpsvc, dc.ip, 389, dst_host=dc.fqdn)
     ctx.connect(ts + 200_000, ctx.proc("System"), dc.ip, 445, dst_host=dc.fqdn)
     ctx.reg_set(
@@ -340,8 +342,8 @@ def admin_discovery(ctx: DeviceDay, ts: int, account: Account) -> None:
         return
     commands = [
         ("whoami", "whoami /all"),
-        ("nltest", f"nltest /dsgetdc:{DNS_DOMAIN}"),
-        ("nltest", f"nltest /dclist:{DOMAIN}"),
+        ("nltest", f"nltest /dsgetdc:{ctx.domain.dns}"),
+        ("nltest", f"nltest /dclist:{ctx.domain.netbios}"),
         ("net", 'net group "Domain Admins" /domain'),
         ("net", f"net user {ctx.rng.choice(ctx.org.users).name} /domain"),
         ("ipconfig", "ipconfig /all"),
@@ -362,7 +364,7 @@ def psexec_source(
         ts,
         session.desktop,
         "psexec",
-        f'"{BINARIES["psexec"].path}" \\\\{target.name} -accepteula -u {DOMAIN}\\{admin.name} -s {command}',
+        f'"{BINARIES["psexec"].path}" \\\\{target.name} -accepteula -u {ctx.domain.netbios}\\{admin.name} -s {command}',
         session,
     )
     ctx.explicit_logon(ts + 200_000, session, admin, target.name, tool, ip=target.ip, port="445")
@@ -500,7 +502,7 @@ def background(ctx: DeviceDay, ts: int) -> None:
                 path=script_path,
                 seconds=3,
             )
-    ctx.connect(ts + rng.randint(0, 24 * HOUR - MINUTE), ccm, "10.10.1.13", 443, dst_host=f"SCCM-01.{DNS_DOMAIN}")
+    ctx.connect(ts + rng.randint(0, 24 * HOUR - MINUTE), ccm, "10.10.1.13", 443, dst_host=f"SCCM-01.{ctx.domain.dns}")
     for _ in range(rng.randint(2, 6)):
         at = ts + rng.randint(0, 24 * HOUR - MINUTE)
         key = rng.choice(
@@ -659,7 +661,7 @@ def stale_service_password(ctx: DeviceDay, ts: int, src: Device) -> None:
         ctx.logon_failed(
             ts + i * ctx.rng.randint(20, 90) * SECOND,
             "svc_app",
-            DOMAIN,
+            ctx.domain.netbios,
             3,
             ip=src.ip,
             port=str(ctx.port()),

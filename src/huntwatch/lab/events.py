@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from huntwatch.lab.catalog import BINARIES, DLLS, Binary
-from huntwatch.lab.org import DNS_DOMAIN, DOMAIN, DOMAIN_SID, Account, Device, Organisation
+from huntwatch.lab.org import Account, Device, Organisation
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 SECURITY = "Security"
@@ -172,6 +172,7 @@ class DeviceDay:
 
     def __init__(self, org: Organisation, host: HostState, rng: random.Random, day_start: int) -> None:
         self.org = org
+        self.domain = org.domain
         self.host = host
         self.device = host.device
         self.rng = rng
@@ -186,7 +187,7 @@ class DeviceDay:
             host.system = Session(
                 "S-1-5-18",
                 self.device.machine_account,
-                DOMAIN,
+                self.domain.netbios,
                 0x3E7,
                 "{00000000-0000-0000-0000-000000000000}",
                 0,
@@ -236,7 +237,7 @@ class DeviceDay:
         return Session(
             account.sid,
             account.name,
-            DOMAIN,
+            self.domain.netbios,
             self.host.next_logon,
             "{" + self.uuid() + "}",
             logon_type,
@@ -793,7 +794,7 @@ class DeviceDay:
                 **self._subject(subject),
                 "LogonGuid": "{00000000-0000-0000-0000-000000000000}",
                 "TargetUserName": account.name,
-                "TargetDomainName": DOMAIN,
+                "TargetDomainName": self.domain.netbios,
                 "TargetLogonGuid": "{" + self.uuid() + "}",
                 "TargetServerName": server,
                 "TargetInfo": server,
@@ -853,8 +854,11 @@ class DeviceDay:
         )
         self.emit(ts, SECURITY, 4698, {**self._subject(subject), "TaskName": name, "TaskContent": content})
 
-    def user_created(self, ts: int, subject: Session, name: str, rid: int, display: str, domain: str = DOMAIN) -> str:
-        sid = f"{DOMAIN_SID}-{rid}" if domain == DOMAIN else f"S-1-5-21-{self.device.index + 1000}-{rid}"
+    def user_created(self, ts: int, subject: Session, name: str, rid: int, display: str, domain: str = "") -> str:
+        """4720; ``domain`` is the domain's NetBIOS name (default) or a computer name for a local account."""
+        domain = domain or self.domain.netbios
+        local = domain != self.domain.netbios
+        sid = f"S-1-5-21-{self.device.index + 1000}-{rid}" if local else f"{self.domain.sid}-{rid}"
         self.emit(
             ts,
             SECURITY,
@@ -867,7 +871,7 @@ class DeviceDay:
                 "PrivilegeList": "-",
                 "SamAccountName": name,
                 "DisplayName": display or "%%1793",
-                "UserPrincipalName": f"{name}@{DNS_DOMAIN}" if domain == DOMAIN else "-",
+                "UserPrincipalName": "-" if local else f"{name}@{self.domain.dns}",
                 "HomeDirectory": "%%1793",
                 "HomePath": "%%1793",
                 "ScriptPath": "%%1793",
@@ -919,10 +923,10 @@ class DeviceDay:
             4768,
             {
                 "TargetUserName": account.name,
-                "TargetDomainName": DNS_DOMAIN.upper(),
+                "TargetDomainName": self.domain.dns.upper(),
                 "TargetSid": account.sid if status == "0x0" else "S-1-0-0",
                 "ServiceName": "krbtgt",
-                "ServiceSid": f"{DOMAIN_SID}-502",
+                "ServiceSid": f"{self.domain.sid}-502",
                 "TicketOptions": "0x40810010",
                 "Status": status,
                 "TicketEncryptionType": "0x12" if status == "0x0" else "0xffffffff",
@@ -941,10 +945,10 @@ class DeviceDay:
             SECURITY,
             4769,
             {
-                "TargetUserName": f"{account.name}@{DNS_DOMAIN.upper()}",
-                "TargetDomainName": DNS_DOMAIN.upper(),
+                "TargetUserName": f"{account.name}@{self.domain.dns.upper()}",
+                "TargetDomainName": self.domain.dns.upper(),
                 "ServiceName": service,
-                "ServiceSid": f"{DOMAIN_SID}-{1000 + sum(map(ord, service)) % 900}",
+                "ServiceSid": f"{self.domain.sid}-{1000 + sum(map(ord, service)) % 900}",
                 "TicketOptions": "0x40810000",
                 "TicketEncryptionType": "0x12",
                 "IpAddress": f"::ffff:{ip}",
@@ -963,7 +967,7 @@ class DeviceDay:
             {
                 "TargetUserName": user,
                 "TargetSid": sid,
-                "ServiceName": f"krbtgt/{DNS_DOMAIN.upper()}",
+                "ServiceName": f"krbtgt/{self.domain.dns.upper()}",
                 "TicketOptions": "0x40810010",
                 "Status": status,
                 "PreAuthType": "2",

@@ -42,6 +42,7 @@ class LabManifest:
     days: int
     start: str
     scenarios: list[str]
+    domain: str
     files: list[str] = field(default_factory=list)
     events: int = 0
     bytes: int = 0
@@ -140,9 +141,7 @@ class _Truth:
                 }
             )
         return {
-            "lab": {
-                k: v for k, v in manifest.to_dict().items() if k in ("seed", "devices", "days", "start", "scenarios")
-            },
+            "lab": {k: getattr(manifest, k) for k in ("seed", "devices", "days", "start", "scenarios", "domain")},
             "scenarios": scenarios,
             "benign_lookalikes": sorted(self.lookalikes.values(), key=lambda b: b["id"]),
         }
@@ -215,13 +214,15 @@ def generate(
     scenarios: Iterable[str] | None = None,
     seed: int = 7,
     start: dt.date = DEFAULT_START,
+    organisation: str = "corp",
     compress: bool = False,
     progress: Progress | None = None,
 ) -> LabManifest:
     """Generate a lab into ``out_dir``: ``telemetry/<day>/<device>.jsonl[.gz]`` and ``ground_truth.json``.
 
     ``scenarios`` defaults to every attack scenario (:data:`ATTACK_SCENARIOS`); add ``behaviour_change``
-    for an anomaly-only change on one device. Same arguments, same bytes.
+    for an anomaly-only change on one device. ``organisation`` names the AD domain (``corp`` →
+    ``CORP``/``corp.example``), so labs for several customers do not look alike. Same arguments, same bytes.
     """
     if days < 1:
         raise ValueError("a lab needs at least one day")
@@ -229,11 +230,13 @@ def generate(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     names = list(ATTACK_SCENARIOS if scenarios is None else scenarios)
-    org = build_organisation(devices, seed)
+    org = build_organisation(devices, seed, organisation)
     start_us = int(dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC).timestamp()) * 1_000_000
     weekdays = tuple((start + dt.timedelta(days=d)).weekday() for d in range(days))
     plans = _plan_scenarios(org, names, start_us, days, weekdays, seed)
-    manifest = LabManifest(str(out), seed, devices, days, start.isoformat(), [n for n in SCENARIOS if n in plans])
+    manifest = LabManifest(
+        str(out), seed, devices, days, start.isoformat(), [n for n in SCENARIOS if n in plans], org.domain.dns
+    )
     truth = _Truth(plans)
     hosts = {d.name: HostState(d) for d in org.devices}
     carry: dict[str, list[Pending]] = {d.name: [] for d in org.devices}

@@ -15,9 +15,6 @@ from typing import Literal
 Role = Literal["workstation", "dc", "fileserver", "backup", "sccm", "app", "sql", "rds"]
 AccountKind = Literal["user", "admin", "service"]
 
-DOMAIN = "CORP"
-DNS_DOMAIN = "corp.example"
-DOMAIN_SID = "S-1-5-21-3623811015-3361044348-30300820"
 
 FIRST_NAMES = [
     "alice",
@@ -126,6 +123,26 @@ def stable_hex(*parts: object, length: int = 32) -> str:
 
 
 @dataclass(frozen=True)
+class Domain:
+    """The Active Directory domain: NetBIOS name (``CORP``), DNS name (``corp.example``) and SID."""
+
+    netbios: str
+    dns: str
+    sid: str
+
+    @classmethod
+    def named(cls, name: str) -> Domain:
+        """A domain for an organisation name; the SID's sub-authorities follow from the name."""
+        digest = int(stable_hex("domain", name.lower(), length=24), 16)
+        parts = [(digest >> shift) % 4_000_000_000 + 100_000_000 for shift in (0, 32, 64)]
+        slug = "".join(c for c in name.lower() if c.isalnum()) or "corp"
+        return cls(slug.upper()[:15], f"{slug}.example", "S-1-5-21-" + "-".join(map(str, parts)))
+
+
+DEFAULT_DOMAIN = Domain.named("corp")
+
+
+@dataclass(frozen=True)
 class Account:
     """A domain account; admins are separate ``adm.*`` accounts, as good practice asks."""
 
@@ -136,14 +153,15 @@ class Account:
     department: str = ""
     developer: bool = False
     local_admin: bool = False
+    domain: Domain = DEFAULT_DOMAIN
 
     @property
     def sid(self) -> str:
-        return f"{DOMAIN_SID}-{self.rid}"
+        return f"{self.domain.sid}-{self.rid}"
 
     @property
     def qualified(self) -> str:
-        return f"{DOMAIN}\\{self.name}"
+        return f"{self.domain.netbios}\\{self.name}"
 
 
 @dataclass(frozen=True)
@@ -153,10 +171,11 @@ class Device:
     ip: str
     index: int
     owner: Account | None = None
+    domain: Domain = DEFAULT_DOMAIN
 
     @cached_property
     def fqdn(self) -> str:
-        return f"{self.name}.{DNS_DOMAIN}"
+        return f"{self.name}.{self.domain.dns}"
 
     @property
     def machine_account(self) -> str:
@@ -179,6 +198,7 @@ class Organisation:
     admins: tuple[Account, ...]
     services: tuple[Account, ...]
     it_staff: tuple[Account, ...] = field(default=())
+    domain: Domain = DEFAULT_DOMAIN
 
     def device(self, name: str) -> Device:
         for d in self.devices:
@@ -239,12 +259,14 @@ _SERVER_ROLES: tuple[tuple[str, Role], ...] = (
 MIN_DEVICES = 10
 
 
-def build_organisation(devices: int, seed: int) -> Organisation:
+def build_organisation(devices: int, seed: int, name: str = "corp") -> Organisation:
     """Servers first (one of each core role, more app/sql servers as the company grows), then workstations.
 
     About one device in twelve is a server, as in a typical mid-size company; one user in ten is a
-    developer, one in thirty works in IT and holds a separate admin account.
+    developer, one in thirty works in IT and holds a separate admin account. ``name`` gives the domain
+    (``CORP``, ``corp.example``) so several labs can stand for several customers.
     """
+    domain = Domain.named(name)
     if devices < MIN_DEVICES:
         raise ValueError(f"a lab needs at least {MIN_DEVICES} devices (got {devices})")
     rng = random.Random(f"{seed}|org")
@@ -261,42 +283,44 @@ def build_organisation(devices: int, seed: int) -> Organisation:
     for i in range(n_wks):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         base = f"{first}.{last}"
-        name, k = base, 2
-        while name in used:
-            name, k = f"{base}{k}", k + 1
-        used.add(name)
+        login, k = base, 2
+        while login in used:
+            login, k = f"{base}{k}", k + 1
+        used.add(login)
         users.append(
             Account(
-                name=name,
+                name=login,
                 kind="user",
                 rid=1104 + i,
                 display=f"{first.title()} {last.title()}",
                 department=rng.choice(_DEPARTMENTS),
                 developer=rng.random() < 0.1,
                 local_admin=rng.random() < 0.15,
+                domain=domain,
             )
         )
     n_it = max(2, n_wks // 30)
     users[:n_it] = [
-        Account(u.name, u.kind, u.rid, u.display, "IT", u.developer, local_admin=True) for u in users[:n_it]
+        Account(u.name, u.kind, u.rid, u.display, "IT", u.developer, local_admin=True, domain=domain)
+        for u in users[:n_it]
     ]
     it_staff = tuple(users[:n_it])
     admins = tuple(
-        Account(f"adm.{u.name}", "admin", 20000 + i, f"{u.display} (admin)", "IT", local_admin=True)
+        Account(f"adm.{u.name}", "admin", 20000 + i, f"{u.display} (admin)", "IT", local_admin=True, domain=domain)
         for i, u in enumerate(it_staff)
     )
     services = (
-        Account("svc_backup", "service", 30001, "Backup service", local_admin=True),
-        Account("svc_sccm", "service", 30002, "Configuration Manager push", local_admin=True),
-        Account("svc_sql", "service", 30003, "SQL Server service"),
-        Account("svc_app", "service", 30004, "Line-of-business application pool"),
+        Account("svc_backup", "service", 30001, "Backup service", local_admin=True, domain=domain),
+        Account("svc_sccm", "service", 30002, "Configuration Manager push", local_admin=True, domain=domain),
+        Account("svc_sql", "service", 30003, "SQL Server service", domain=domain),
+        Account("svc_app", "service", 30004, "Line-of-business application pool", domain=domain),
     )
     device_list: list[Device] = [
-        Device(name, role, f"10.10.1.{10 + i}", i) for i, (name, role) in enumerate(server_specs)
+        Device(host, role, f"10.10.1.{10 + i}", i, domain=domain) for i, (host, role) in enumerate(server_specs)
     ]
     for i, user in enumerate(users):
         idx = len(device_list)
         device_list.append(
-            Device(f"WKS-{i + 1:04d}", "workstation", f"10.10.{20 + i // 250}.{i % 250 + 2}", idx, owner=user)
+            Device(f"WKS-{i + 1:04d}", "workstation", f"10.10.{20 + i // 250}.{i % 250 + 2}", idx, user, domain)
         )
-    return Organisation(tuple(device_list), tuple(users), admins, services, it_staff)
+    return Organisation(tuple(device_list), tuple(users), admins, services, it_staff, domain)

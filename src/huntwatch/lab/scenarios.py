@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from huntwatch.lab.benign import DOC_NAMES, adhoc_binary, fileshare_visit, remote_service_exec
 from huntwatch.lab.catalog import BINARIES, Binary
 from huntwatch.lab.events import HOUR, MINUTE, SECOND, DeviceDay, Proc, Session, encode_command
-from huntwatch.lab.org import DNS_DOMAIN, DOMAIN, FIRST_NAMES, LAST_NAMES, Account, Device, Organisation
+from huntwatch.lab.org import FIRST_NAMES, LAST_NAMES, Account, Device, Organisation
 
 LSASS_CALLTRACE = (
     "C:\\Windows\\SYSTEM32\\ntdll.dll+9d4c4|C:\\Windows\\System32\\KERNELBASE.dll+2c13e|"
@@ -386,7 +386,7 @@ class RansomwarePrecursor:
             ("T1033", "whoami", "whoami /groups"),
             ("T1087.002", "net", 'net group "domain admins" /domain'),
             ("T1482", "nltest", "nltest /domain_trusts /all_trusts"),
-            ("T1018", "nltest", f"nltest /dclist:{DOMAIN}"),
+            ("T1018", "nltest", f"nltest /dclist:{ctx.domain.netbios}"),
             ("T1018", "net", "net view /all /domain"),
             ("T1087.002", "net", 'net group "Domain Computers" /domain'),
             ("T1082", "systeminfo", "systeminfo"),
@@ -488,7 +488,7 @@ class RansomwarePrecursor:
                     ts + 100_000,
                     loader,
                     "wmic",
-                    f'wmic /node:"{target.name}" /user:"{DOMAIN}\\{admin.name}" '
+                    f'wmic /node:"{target.name}" /user:"{ctx.domain.netbios}\\{admin.name}" '
                     'process call create "cmd.exe /c C:\\Windows\\Temp\\svcupd.exe"',
                     session,
                 )
@@ -965,7 +965,7 @@ class PasswordSpray:
             ts,
             shell,
             adhoc_binary(path),
-            f"{path} passwordspray -d {DNS_DOMAIN} --dc {ctx.org.dc.fqdn} users.txt Winter2026!",
+            f"{path} passwordspray -d {ctx.domain.dns} --dc {ctx.org.dc.fqdn} users.txt Winter2026!",
             shell.session,
             integrity="High",
         )
@@ -982,7 +982,7 @@ class PasswordSpray:
         ctx.logon_failed(
             ts,
             name,
-            DOMAIN,
+            ctx.domain.netbios,
             3,
             sub_status="0xc000006a" if known else "0xc0000064",
             ip=source,
@@ -1084,7 +1084,7 @@ class BehaviourChange:
             "domain": f"telemetry.{vendor.lower()}-cloud.net",
             "ip": f"104.{rng.randint(16, 31)}.{rng.randint(1, 254)}.{rng.randint(2, 254)}",
         }
-        plan = ScenarioPlan(self.name, accounts=[f"{DOMAIN}\\{device.machine_account}"])
+        plan = ScenarioPlan(self.name, accounts=[f"{window.org.domain.netbios}\\{device.machine_account}"])
         for d in range(first, window.days):
             plan.add(device, window.day_start(d) + rng.randint(2 * HOUR, 4 * HOUR), self.night_run, state)
         return plan
