@@ -108,3 +108,55 @@ def test_dead_letter_after_n_tries_and_sample_notification(world, receiver):
     receiver["fail"] = 0
     logs = delivering.deliver_alert(world.db, sample.id, backoff=lambda n: 0.0)  # samples need no enrollment
     assert logs[0].status == "delivered" and receiver["got"][-1]["kind"] == "sample"
+
+
+def test_every_channel_kind_receives_the_notification(world, receiver):
+    """Webhook, e-mail (a real SMTP server) and CEF syslog (a real UDP listener), all from tenant settings."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self) -> None:
+            self.messages: list[bytes] = []
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+            self.messages.append(envelope.content)
+            return "250 OK"
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        smtp_port = probe.getsockname()[1]
+    smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.settimeout(10)
+    admin = world.actors["a_admin"]
+    try:
+        with world.db.session() as s:
+            delivering.save_setting(s, admin, world.a, "webhook", {"url": receiver["url"], "secret": SECRET})
+            delivering.save_setting(s, admin, world.a, "email", {
+                "host": "127.0.0.1", "port": smtp_port,
+                "sender": "huntwatch@provider.test", "recipients": ["soc@a.test"]})  # fmt: skip
+            delivering.save_setting(s, admin, world.a, "syslog",
+                                    {"host": "127.0.0.1", "port": udp.getsockname()[1], "protocol": "udp"})  # fmt: skip
+            delivering.save_setting(s, admin, world.a, "webhook", {"url": receiver["url"], "secret": SECRET},
+                                    enabled=False)  # fmt: skip
+        enroll(world, world.a)
+        with world.db.session() as s:
+            alert_id = publishing.publish(
+                s, world.actors["expert"], world.story, {"title": "<b>Attack</b> on ws001"}
+            ).id
+        logs = delivering.deliver_alert(world.db, alert_id, backoff=lambda n: 0.0)
+        assert sorted((x.channel, x.status) for x in logs) == [
+            ("email", "delivered"), ("syslog", "delivered"), ("webhook", "delivered")]  # fmt: skip
+        datagram = udp.recv(65535).decode()
+        assert "CEF:0|Huntwatch" in datagram and "Attack" in datagram
+        mail = inbox.messages[0].decode(errors="replace")
+        assert "soc@a.test" in mail and "&lt;b&gt;Attack&lt;/b&gt;" in mail  # the HTML part escapes the title
+        assert len(receiver["got"]) == 1  # the disabled webhook sent nothing
+    finally:
+        smtp.stop()
+        udp.close()
