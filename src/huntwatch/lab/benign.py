@@ -233,6 +233,29 @@ def user_session(ctx: DeviceDay, logon: int, account: Account, logoff: int) -> N
         logon + rng.randint(30, 300) * SECOND, explorer, "outlook", f'"{BINARIES["outlook"].path}" ', session
     )
     long_lived = [onedrive, teams, outlook]
+    dcom = ctx.proc("svc_dcom")
+    broker = ctx.spawn(
+        logon + 6 * SECOND, dcom, "runtimebroker", "C:\\Windows\\System32\\RuntimeBroker.exe -Embedding", session
+    )
+    ctx.run(
+        logon + 7 * SECOND,
+        dcom,
+        "dllhost",
+        "C:\\Windows\\system32\\DllHost.exe /Processid:{AB8902B4-09CA-4BB6-B78D-A8F59079A8D5}",
+        session,
+        seconds=12,
+    )
+    long_lived.append(broker)
+    if rng.random() < 0.3:
+        note = f"C:\\Users\\{account.name}\\Desktop\\notes.txt"
+        pad = ctx.spawn(
+            logon + rng.randint(20, 300) * MINUTE,
+            explorer,
+            "notepad",
+            f'"C:\\Windows\\system32\\NOTEPAD.EXE" {note}',
+            session,
+        )
+        long_lived.append(pad)
     at = logon + 5 * MINUTE
     while at < logoff - 10 * MINUTE:
         ctx.web(at, outlook, "outlook.office365.com", "52.97.146.162")
@@ -261,6 +284,7 @@ def user_session(ctx: DeviceDay, logon: int, account: Account, logoff: int) -> N
                 ctx.web(ts + 2 * SECOND, ps, "github.com", "140.82.121.3")
             git = ctx.run(ts + 5 * MINUTE, code, "git", "git pull --rebase", session, seconds=3)
             ctx.web(ts + 5 * MINUTE + SECOND, git, "github.com", "140.82.121.3")
+            ctx.run(ts + 9 * MINUTE, code, "python", "python -m pytest -q tests", session, seconds=rng.uniform(5, 90))
     if rng.random() < 0.08:  # someone fighting with the VPN or the Wi-Fi
         console(
             ctx,
@@ -481,8 +505,13 @@ def background(ctx: DeviceDay, ts: int) -> None:
         )
     wu = ctx.proc("svc_wuauserv")
     at = ts + rng.randint(0, 24 * HOUR - HOUR)
+    ctx.run(at - 2 * SECOND, schedule, "usoclient", "C:\\Windows\\system32\\usoclient.exe StartScan", system, seconds=3)
     for host, ip in UPDATE_SITES[:2]:
         at = ctx.web(at, wu, host, ip)
+    if (ts // (24 * HOUR) + 3) % 7 == ctx.device.index % 7:  # weekly maintenance, each machine its own day
+        at = ts + rng.randint(1 * HOUR, 5 * HOUR)
+        ctx.run(at, schedule, "defrag", "C:\\Windows\\system32\\defrag.exe -c -h -o -$", system, seconds=300)
+        ctx.run(at + 10 * MINUTE, schedule, "cleanmgr", "cleanmgr.exe /autoclean /d C:", system, seconds=120)
     ccm = ctx.proc("ccmexec")
     for _ in range(rng.randint(1, 3)):  # configuration baselines: SYSTEM PowerShell with a bypassed policy
         at = ts + rng.randint(0, 24 * HOUR - MINUTE)
@@ -775,7 +804,7 @@ def plan_benign_day(
                 admin,
                 dev.ip,
                 rng.randint(10, 40),
-                [("whoami", "whoami"), ("tasklist", "tasklist /svc")],
+                [("whoami", "whoami"), ("tasklist", "tasklist /svc"), ("mmc", "mmc.exe compmgmt.msc")],
             )
             plan.add(dc, at + 2 * SECOND, dc_user_auth, admin, dev, (f"TERMSRV/{target.fqdn}",))
         if workday and rng.random() < 0.3 and dev == org.workstations[0]:

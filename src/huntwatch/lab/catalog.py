@@ -51,7 +51,6 @@ PSH = f"{S32}\\WindowsPowerShell\\v1.0\\powershell.exe"
 
 BINARIES: dict[str, Binary] = {
     "smss": _win(f"{S32}\\smss.exe", "Windows Session Manager"),
-    "csrss": _win(f"{S32}\\csrss.exe", "Client Server Runtime Process"),
     "wininit": _win(f"{S32}\\wininit.exe", "Windows Start-Up Application"),
     "winlogon": _win(f"{S32}\\winlogon.exe", "Windows Logon Application"),
     "services": _win(f"{S32}\\services.exe", "Services and Controller app"),
@@ -71,11 +70,9 @@ BINARIES: dict[str, Binary] = {
     "nltest": _win(f"{S32}\\nltest.exe", "Microsoft® Logon Server Test Utility"),
     "ipconfig": _win(f"{S32}\\ipconfig.exe", "IP Configuration Utility"),
     "systeminfo": _win(f"{S32}\\systeminfo.exe", "Displays system information"),
-    "hostname": _win(f"{S32}\\HOSTNAME.EXE", "Hostname APP"),
     "tasklist": _win(f"{S32}\\tasklist.exe", "Lists the current running tasks"),
     "gpupdate": _win(f"{S32}\\gpupdate.exe", "Microsoft® Windows GPUpdate"),
     "schtasks": _win(f"{S32}\\schtasks.exe", "Task Scheduler Configuration Tool"),
-    "reg": _win(f"{S32}\\reg.exe", "Registry Console Tool"),
     "sc": _win(f"{S32}\\sc.exe", "Service Control Manager Configuration Tool"),
     "wmic": _win(f"{S32}\\wbem\\WMIC.exe", "WMI Commandline Utility", "wmic.exe"),
     "wmiprvse": _win(f"{S32}\\wbem\\WmiPrvSE.exe", "WMI Provider Host", "Wmiprvse.exe"),
@@ -92,14 +89,12 @@ BINARIES: dict[str, Binary] = {
     "mstsc": _win(f"{S32}\\mstsc.exe", "Remote Desktop Connection", "mstsc.exe"),
     "rdpclip": _win(f"{S32}\\rdpclip.exe", "RDP Clipboard Monitor", "rdpclip.exe"),
     "usoclient": _win(f"{S32}\\usoclient.exe", "UsoClient", "UsoClient.exe"),
-    "wuauclt": _win(f"{S32}\\wuauclt.exe", "Windows Update", "wuauclt.exe"),
     "tiworker": _win(
         "C:\\Windows\\WinSxS\\amd64_microsoft-windows-servicingstack\\TiWorker.exe", "Windows Modules Installer Worker"
     ),
     "defrag": _win(f"{S32}\\Defrag.exe", "Disk Defragmenter Module"),
     "cleanmgr": _win(f"{S32}\\cleanmgr.exe", "Disk Space Cleanup Manager for Windows"),
     "dllhost": _win(f"{S32}\\dllhost.exe", "COM Surrogate"),
-    "wsmprovhost": _win(f"{S32}\\wsmprovhost.exe", "Host process for WinRM plug-ins"),
     "mmc": _win(f"{S32}\\mmc.exe", "Microsoft Management Console"),
     "dsa": _win(f"{S32}\\dsac.exe", "Active Directory Administrative Center"),
     "msmpeng": Binary(
@@ -224,14 +219,6 @@ BINARIES: dict[str, Binary] = {
         "5.00.9122.1000",
         "CcmExec.exe",
     ),
-    "ccmsetup": Binary(
-        "C:\\Windows\\ccmsetup\\ccmsetup.exe",
-        "Configuration Manager Client Setup Bootstrap",
-        "Microsoft Configuration Manager",
-        MS,
-        "5.00.9122.1000",
-        "ccmsetup.exe",
-    ),
     "sqlservr": Binary(
         "C:\\Program Files\\Microsoft SQL Server\\MSSQL16.MSSQLSERVER\\MSSQL\\Binn\\sqlservr.exe",
         "SQL Server Windows NT - 64 Bit",
@@ -242,16 +229,7 @@ BINARIES: dict[str, Binary] = {
     ),
     "w3wp": _win("C:\\Windows\\System32\\inetsrv\\w3wp.exe", "IIS Worker Process", "w3wp.exe"),
     "wscript": _win(f"{S32}\\wscript.exe", "Microsoft ® Windows Based Script Host", "wscript.exe"),
-    "dfsrs": _win(f"{S32}\\dfsrs.exe", "Distributed File System Replication"),
     "dns": _win(f"{S32}\\dns.exe", "Domain Name System (DNS) Server"),
-    "zoom_installer": Binary(
-        "C:\\Windows\\ccmcache\\4\\ZoomInstallerFull.msi",
-        "Zoom Workplace",
-        "Zoom",
-        "Zoom Video Communications, Inc.",
-        "5.17.1",
-        "ZoomInstallerFull.msi",
-    ),
     "zoom": Binary(
         "C:\\Program Files\\Zoom\\bin\\Zoom.exe",
         "Zoom Workplace",
@@ -304,13 +282,9 @@ DLLS: dict[str, Binary] = {
         "4.8.4645.0",
         "clr.dll",
     ),
-    "dbghelp": _win(f"{S32}\\dbghelp.dll", "Windows Image Helper"),
     "dbgcore": _win(f"{S32}\\dbgcore.dll", "Windows DbgCore Library"),
     "comsvcs": _win(f"{S32}\\comsvcs.dll", "COM+ Services"),
     "scrobj": _win(f"{S32}\\scrobj.dll", "Windows ® Script Component Runtime"),
-    "wininet": _win(f"{S32}\\wininet.dll", "Internet Extensions for Win32"),
-    "samlib": _win(f"{S32}\\samlib.dll", "SAM Library DLL"),
-    "vaultcli": _win(f"{S32}\\vaultcli.dll", "Credential Vault Client Library"),
     "mshtml": _win(f"{S32}\\mshtml.dll", "MSHTML"),
     "jscript9": _win(f"{S32}\\jscript9.dll", "Microsoft ® JScript"),
 }

@@ -309,6 +309,14 @@ class DeviceDay:
         for key, args in groups.items():
             at += self.rng.randint(50_000, 400_000)
             procs[key] = spawn(at, services, "svchost", f"C:\\Windows\\system32\\svchost.exe {args}", self.system)
+        if self.device.role == "workstation":
+            procs["indexer"] = spawn(
+                at + SECOND // 2,
+                services,
+                "searchindexer",
+                "C:\\Windows\\system32\\SearchIndexer.exe /Embedding",
+                self.system,
+            )
         procs["msmpeng"] = spawn(at + SECOND, services, "msmpeng", f'"{BINARIES["msmpeng"].path}"', self.system)
         procs["ccmexec"] = spawn(at + 2 * SECOND, services, "ccmexec", "C:\\Windows\\CCM\\CcmExec.exe", self.system)
         role_services = {
