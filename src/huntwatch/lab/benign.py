@@ -198,6 +198,7 @@ def user_session(ctx: DeviceDay, logon: int, account: Account, logoff: int) -> N
     session = ctx.new_session(account, 2, logon, terminal=1)
     session.end = logoff
     ctx.explicit_logon(logon - 300_000, ctx.system, account, "localhost", winlogon, ip="127.0.0.1", port="0")
+    linked: Session | None = None
     if account.local_admin:
         linked = ctx.new_session(account, 2, logon, elevated=True, terminal=1)
         ctx.logon(
@@ -297,6 +298,8 @@ def user_session(ctx: DeviceDay, logon: int, account: Account, logoff: int) -> N
         ctx.exit(logoff - rng.randint(1, 30) * SECOND, proc)
     ctx.exit(logoff, explorer)
     ctx.logoff(logoff + SECOND, session)
+    if linked is not None:  # Windows closes the elevated twin of an admin's logon too
+        ctx.logoff(logoff + SECOND + 2000, linked)
 
 
 def mistyped_password(ctx: DeviceDay, ts: int, account: Account) -> None:
