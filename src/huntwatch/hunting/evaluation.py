@@ -132,6 +132,9 @@ class EvalSettings:
     analytics: bool = True
 
 
+_LOADED: dict[EvalSettings, tuple[Any, Any, Any]] = {}
+
+
 def _evaluate_chunk(settings: EvalSettings, chunk: int, items: list[tuple[int, Recording]]) -> list[RecordingResult]:
     from huntwatch.hunting.analytics import default_analytics
     from huntwatch.hunting.model import load_hunts
@@ -143,11 +146,14 @@ def _evaluate_chunk(settings: EvalSettings, chunk: int, items: list[tuple[int, R
     engine = DuckDBEngine(home / "lake", threads=1)
     db = Database(f"sqlite:///{home / f'eval-{chunk:04d}.db'}")  # one per chunk: no writer contention
     db.create_all()
-    hunts = load_hunts(settings.hunt_dirs, builtin=settings.builtin)
-    analytics = default_analytics() if settings.analytics else []
-    sigma = None
-    if settings.sigma_dirs:
-        sigma = load_sigma(settings.sigma_dirs)
+    if settings not in _LOADED:  # once per worker process: compiling thousands of Sigma rules takes seconds
+        _LOADED.clear()
+        _LOADED[settings] = (
+            load_hunts(settings.hunt_dirs, builtin=settings.builtin),
+            default_analytics() if settings.analytics else [],
+            load_sigma(settings.sigma_dirs) if settings.sigma_dirs else None,
+        )
+    hunts, analytics, sigma = _LOADED[settings]
     out = []
     for index, rec in items:
         t0 = time.perf_counter()
