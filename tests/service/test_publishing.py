@@ -35,8 +35,10 @@ def test_publish_creates_a_notification_alert_and_a_verdict(world):
         draft = publishing.draft_from_story(s, story)
         assert draft.severity == "critical"
         assert draft.techniques == ["T1003.001", "T1021.002"]
-        assert "Lateral Movement" in draft.tactics and draft.method_of_entry.startswith("lead 1")
-        assert any("ws001.tenant-a.test" in r for r in draft.recommendations)
+        assert "Lateral Movement" in draft.tactics
+        assert draft.method_of_entry.startswith("User execution in an interactive session on ws001.tenant-a.test")
+        assert any("ws001.tenant-a.test, ws002.tenant-a.test" in r for r in draft.recommendations)
+        assert any("corp\\alice" in r for r in draft.recommendations)
         with pytest.raises(InvalidInput):
             publishing.publish(s, expert, world.story, {"colour": "red"})
         alert = publishing.publish(
@@ -48,7 +50,7 @@ def test_publish_creates_a_notification_alert_and_a_verdict(world):
             "high",
             world.a,
         )
-        assert alert.scope["devices"] == ["ws001.tenant-a.test", "ws002.tenant-a.test"]
+        assert [d["name"] for d in alert.scope["devices"]] == ["ws001.tenant-a.test", "ws002.tenant-a.test"]
         assert alert.queries and alert.timeline and len(alert.evidence) == 2
         assert alert.evidence[0]["key"] == "k0" and alert.executive_summary.startswith("An attacker")
         verdict = s.scalar(select(Verdict).where(Verdict.story_id == world.story))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from huntwatch import delivery
 from huntwatch.delivery.channel import MASK
+from huntwatch.service import scope
 from huntwatch.service.access import Actor, require_read, require_tenant_role
 from huntwatch.service.audit import record
 from huntwatch.service.enrollment import notifications_on
@@ -139,7 +140,6 @@ def list_log(s: Session, actor: Actor, tenant_id: int, limit: int = 200) -> list
 
 def render_message(alert: Alert, tenant: Tenant) -> delivery.Message:
     """The alert as a message: readable text and HTML (every field escaped), and the OCSF finding as payload."""
-    scope = alert.scope or {}
     lines = [
         f"{alert.tag} from {alert.source}",
         f"Severity: {alert.severity}",
@@ -148,8 +148,8 @@ def render_message(alert: Alert, tenant: Tenant) -> delivery.Message:
         alert.executive_summary,
         "",
         f"Method of entry: {alert.method_of_entry}",
-        "Devices: " + ", ".join(map(str, scope.get("devices", []))),
-        "Accounts: " + ", ".join(map(str, scope.get("accounts", []))),
+        "Devices: " + ", ".join(scope.names(alert.scope, "devices")),
+        "Accounts: " + ", ".join(scope.names(alert.scope, "accounts")),
         "",
         "Recommendations:",
         *(f"- {r}" for r in alert.recommendations),

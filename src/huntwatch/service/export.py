@@ -12,6 +12,7 @@ from typing import Any
 
 from huntwatch import __version__
 from huntwatch.hunting.attack import TACTIC_IDS, default_catalog
+from huntwatch.service import scope
 from huntwatch.state import Alert, Tenant
 
 OCSF_VERSION = "1.3.0"
@@ -46,9 +47,7 @@ def _attacks(alert: Alert) -> list[dict[str, Any]]:
 
 def _resources(alert: Alert) -> list[dict[str, Any]]:
     kinds = {"devices": "device", "accounts": "user", "files": "file"}
-    return [
-        {"type": kind, "name": str(value)} for key, kind in kinds.items() for value in (alert.scope or {}).get(key, [])
-    ]
+    return [{"type": kind, "name": name} for key, kind in kinds.items() for name in scope.names(alert.scope, key)]
 
 
 def to_ocsf(alert: Alert, tenant: Tenant) -> dict[str, Any]:
@@ -147,21 +146,20 @@ def to_stix(alert: Alert, tenant: Tenant) -> dict[str, Any]:
                 ],
             }
         )
-    indicators = []
-    for sha in sorted({str(h).lower() for h in (alert.scope or {}).get("sha256", [])}):
-        if len(sha) == 64 and all(c in "0123456789abcdef" for c in sha):
-            indicators.append(
-                {
-                    **common,
-                    "type": "indicator",
-                    "id": _sid("indicator", alert.id, sha),
-                    "name": f"File seen in: {alert.title}",
-                    "pattern": f"[file:hashes.'SHA-256' = '{sha}']",
-                    "pattern_type": "stix",
-                    "valid_from": _stix_time(alert.first_activity or alert.created_at),
-                    "indicator_types": ["malicious-activity"],
-                }
-            )
+    valid_from = _stix_time(alert.first_activity or alert.created_at)
+    indicators = [
+        {
+            **common,
+            "type": "indicator",
+            "id": _sid("indicator", alert.id, sha),
+            "name": f"File seen in: {alert.title}",
+            "pattern": f"[file:hashes.'SHA-256' = '{sha}']",
+            "pattern_type": "stix",
+            "valid_from": valid_from,
+            "indicator_types": ["malicious-activity"],
+        }
+        for sha in scope.file_hashes(alert.scope)
+    ]
     targets = [
         {
             **common,

@@ -166,7 +166,7 @@ def device_profile(s: Session, actor: Actor, engine: DuckDBEngine, tenant_id: in
     con = engine.connect(tenant.slug)
     try:
         seen = con.execute(
-            "SELECT min(Timestamp), max(Timestamp), count(*) FROM RawEvents WHERE lower(DeviceName) = lower(?)",
+            "SELECT min(Timestamp), max(Timestamp), count(*) FROM RawEvents WHERE DeviceName = ?",
             [name],
         ).fetchall()[0]
         if not seen or not seen[2]:
@@ -175,7 +175,7 @@ def device_profile(s: Session, actor: Actor, engine: DuckDBEngine, tenant_id: in
         for table_name, summary in _TIMELINE_SOURCES.items():
             part = con.sql(
                 f"SELECT Timestamp AS time, ActionType AS action, {summary} AS summary, EventKey AS event_key, "
-                f"'{table_name}' AS tbl FROM {table_name} WHERE lower(DeviceName) = lower(?) "
+                f"'{table_name}' AS tbl FROM {table_name} WHERE DeviceName = ? "
                 "ORDER BY Timestamp DESC LIMIT ?",
                 params=[name, TIMELINE_PER_TABLE],
             ).to_arrow_table()
@@ -184,7 +184,7 @@ def device_profile(s: Session, actor: Actor, engine: DuckDBEngine, tenant_id: in
             "SELECT coalesce(AccountDomain, '') AS domain, coalesce(AccountName, '') AS account, "
             "list_sort(list_distinct(list(CAST(LogonType AS VARCHAR)))) AS logon_types, count(*) AS logons, "
             "min(Timestamp) AS first_seen, max(Timestamp) AS last_seen FROM DeviceLogonEvents "
-            "WHERE lower(DeviceName) = lower(?) AND coalesce(AccountName, '') <> '' "
+            "WHERE DeviceName = ? AND coalesce(AccountName, '') <> '' "
             "GROUP BY ALL ORDER BY last_seen DESC LIMIT 50",
             params=[name],
         ).to_arrow_table()

@@ -25,6 +25,8 @@ from huntwatch.service.access import (
 from huntwatch.service.audit import record
 from huntwatch.service.enrollment import notifications_on
 from huntwatch.service.errors import Conflict, InvalidInput, NotFound
+from huntwatch.service.scope import method_of_entry as scope_entry
+from huntwatch.service.scope import names as scope_names
 from huntwatch.state import Alert, Lead, Story, StoryEvent, StoryLead, Tenant, TenantPolicy, Verdict, utcnow
 
 TAG = "Endpoint Attack Notification"
@@ -95,29 +97,23 @@ def story_leads(s: Session, story: Story) -> list[Lead]:
 
 def _recommendations(scope: dict[str, Any]) -> list[str]:
     recs = []
-    if scope.get("devices"):
+    if devices := scope_names(scope, "devices"):
+        recs.append("Isolate the affected devices and collect an investigation package from each: " + _few(devices))
+    if accounts := scope_names(scope, "accounts"):
         recs.append(
-            "Isolate the affected devices and collect an investigation package from each: " + _few(scope["devices"])
+            "Reset the credentials of the affected accounts and review their recent sign-ins: " + _few(accounts)
         )
-    if scope.get("accounts"):
-        recs.append(
-            "Reset the credentials of the affected accounts and review their recent sign-ins: "
-            + _few(scope["accounts"])
-        )
-    if scope.get("files"):
-        recs.append(
-            "Block and remove the malicious files, and search for them across the estate: " + _few(scope["files"])
-        )
-    if scope.get("remote_ips") or scope.get("remote_ip"):
+    if files := scope_names(scope, "files"):
+        recs.append("Block and remove the malicious files, and search for them across the estate: " + _few(files))
+    if scope_names(scope, "remote_addresses"):
         recs.append("Block the remote addresses at the perimeter and review other traffic to them.")
     recs.append("Run the attached hunting queries to confirm the scope before remediating.")
     return recs
 
 
-def _few(values: Any, n: int = 5) -> str:
-    items = [str(v) for v in values][:n]
-    more = len(values) - len(items) if isinstance(values, list) else 0
-    return ", ".join(items) + (f" and {more} more" if more > 0 else "")
+def _few(values: list[str], n: int = 5) -> str:
+    more = len(values) - n
+    return ", ".join(values[:n]) + (f" and {more} more" if more > 0 else "")
 
 
 def draft_from_story(s: Session, story: Story) -> NotificationDraft:
@@ -126,16 +122,15 @@ def draft_from_story(s: Session, story: Story) -> NotificationDraft:
     severity = max((ld.severity for ld in leads if ld.severity in SEVERITIES), key=SEVERITIES.index, default="medium")
     tactics = sorted({t for ld in leads for t in ld.tactics})
     techniques = sorted({t for ld in leads for t in ld.techniques})
+    scope = dict(story.scope or {})
     entry = next((ld for ld in leads if "Initial Access" in ld.tactics or "Lateral Movement" in ld.tactics), None)
     first = leads[0] if leads else None
     method = (
-        f"{entry.title} (first seen {entry.first_seen:%Y-%m-%d %H:%M} UTC)"
-        if entry
-        else f"Earliest observed activity: {first.title} at {first.first_seen:%Y-%m-%d %H:%M} UTC"
-        if first
-        else "Not determined yet."
+        scope_entry(scope)
+        or (f"{entry.title} (first seen {entry.first_seen:%Y-%m-%d %H:%M} UTC)" if entry else "")
+        or (f"Earliest observed activity: {first.title} at {first.first_seen:%Y-%m-%d %H:%M} UTC" if first else "")
+        or "Not determined yet."
     )
-    scope = dict(story.scope or {})
     return NotificationDraft(
         title=story.title,
         severity=severity,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pyarrow as pa
 
@@ -54,6 +55,34 @@ def raw_events(tenant: str, devices: int, channels: dict[str, list[int]] | list[
     return pa.Table.from_pylist(rows, schema=arrow_schema("RawEvents"))
 
 
+def story_scope(now: dt.datetime) -> dict[str, Any]:
+    """A scope of compromise in the shape ``huntwatch.stories`` writes (``Scope.to_dict()``)."""
+    t0, t1 = (now - dt.timedelta(hours=2)).isoformat(), now.isoformat()
+    return {
+        "devices": [
+            {"name": "ws001.tenant-a.test", "first_seen": t0, "last_seen": t1, "leads": 1, "roles": ["entry"]},
+            {"name": "ws002.tenant-a.test", "first_seen": t0, "last_seen": t1, "leads": 1,
+             "roles": ["lateral-movement target"]},
+        ],
+        "accounts": [{"name": "alice", "domain": "corp", "devices": ["ws001.tenant-a.test"],
+                      "privileges": ["local admin"], "evidence": []}],
+        "files": [{"sha256": "a" * 64, "path": "C:\\Users\\alice\\evil.exe", "devices": ["ws001.tenant-a.test"],
+                   "prevalence": 1}],
+        "remote_addresses": [{"address": "203.0.113.9", "kind": "ip", "devices": ["ws001.tenant-a.test"],
+                              "internal": False}],
+        "domains": [],
+        "lateral_movement": [],
+        "first_activity": t0,
+        "last_activity": t1,
+        "dwell_seconds": 7200.0,
+        "tactics": [],
+        "root": {"kind": "process", "device": "ws001.tenant-a.test", "time": t0, "description": "evil.exe started",
+                 "account": "corp\\alice", "event_key": "k0",
+                 "method_of_entry": "user execution in an interactive session"},
+        "bridges": [],
+    }  # fmt: skip
+
+
 def build_world(db: Database, lake: Path) -> SimpleNamespace:
     system = Actor.system("test")
     w = SimpleNamespace(db=db, engine=DuckDBEngine(lake), actors={}, password=PASSWORD)
@@ -73,8 +102,7 @@ def build_world(db: Database, lake: Path) -> SimpleNamespace:
             title="Credential theft and lateral movement from ws001",
             significance=80.0,
             score=0.92,
-            scope={"devices": ["ws001.tenant-a.test", "ws002.tenant-a.test"], "accounts": ["corp\\alice"],
-                   "sha256": ["a" * 64]},
+            scope=story_scope(now),
             timeline=[{"time": now.isoformat(), "title": "lsass access"}],
             summary="An attacker dumped credentials and moved to a second workstation.",
             queries=[{"title": "lsass", "sql": "SELECT * FROM DeviceProcessEvents"}],
