@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from huntwatch.hunting.attack import canonical_tactic, default_catalog, tactic_folder, tactic_rank
+from huntwatch.hunting.attack import (
+    AttackCatalog,
+    canonical_tactic,
+    default_catalog,
+    tactic_folder,
+    tactic_rank,
+)
 from huntwatch.hunting.model import HuntError, load_hunts
 
 from .conftest import FIXTURES
@@ -49,3 +57,30 @@ def test_tactics_and_catalogue():
     assert "belongs to" in cat.check("T1003.001", ["Execution"])
     with pytest.raises(ValueError):
         canonical_tactic("Teleportation")
+
+
+def test_catalogue_from_an_official_stix_bundle(tmp_path):
+    bundle = {
+        "type": "bundle",
+        "objects": [
+            {
+                "type": "attack-pattern",
+                "name": "OS Credential Dumping",
+                "external_references": [{"source_name": "mitre-attack", "external_id": "T1003"}],
+                "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": "credential-access"}],
+            },
+            {
+                "type": "attack-pattern",
+                "name": "Hide Artifacts",
+                "external_references": [{"source_name": "mitre-attack", "external_id": "T1564"}],
+                "kill_chain_phases": [{"kill_chain_name": "mitre-attack", "phase_name": "stealth"}],
+            },
+            {"type": "intrusion-set", "name": "APT-X"},
+        ],
+    }
+    path = tmp_path / "enterprise-attack.json"
+    path.write_text(json.dumps(bundle))
+    cat = AttackCatalog.from_stix_bundle(path)
+    assert set(cat.techniques) == {"T1003", "T1564"}
+    assert cat.check("T1564", ["Defense Evasion"]) is None  # v19 Stealth read as Defense Evasion
+    assert "unknown" in cat.check("T1059", ["Execution"])
