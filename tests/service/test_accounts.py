@@ -120,3 +120,14 @@ def test_audit_log_records_who_what_when_where(world):
             list_audit(s, world.actors["a_reader"], world.a)
         with pytest.raises(NotFound):
             list_audit(s, world.actors["a_admin"], world.b)
+
+
+def test_failed_sign_ins_from_one_address_are_throttled_across_accounts(world, monkeypatch):
+    monkeypatch.setattr(accounts, "MAX_FAILED_PER_ADDRESS", 3)
+    for email in ("a@nowhere.test", "tenant_reader@a.test", "tenant_admin@b.test"):
+        with pytest.raises(AuthenticationFailed), world.db.session() as s:
+            accounts.sign_in(s, email, "spray-password-1", ip="203.0.113.66")
+    with pytest.raises(AccountLocked), world.db.session() as s:  # even the right password, from that address
+        accounts.sign_in(s, "tenant_analyst@a.test", world.password, ip="203.0.113.66")
+    with world.db.session() as s:  # another address is not affected
+        accounts.sign_in(s, "tenant_analyst@a.test", world.password, ip="198.51.100.1")

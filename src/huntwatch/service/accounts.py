@@ -13,18 +13,31 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from huntwatch.lake.store import LakeError, check_tenant
 from huntwatch.service.access import Actor, require_provider, require_read, require_tenant_role, visible_tenant_ids
 from huntwatch.service.audit import record
 from huntwatch.service.errors import AccountLocked, AuthenticationFailed, Conflict, InvalidInput, NotFound
-from huntwatch.state import PROVIDER_ROLES, ROLES, TOKEN_ROLES, ApiToken, Tenant, TenantPolicy, User, WebSession, utcnow
+from huntwatch.state import (
+    PROVIDER_ROLES,
+    ROLES,
+    TOKEN_ROLES,
+    ApiToken,
+    AuditLog,
+    Tenant,
+    TenantPolicy,
+    User,
+    WebSession,
+    utcnow,
+)
 
 TOKEN_PREFIX = "hw_"
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
+MAX_FAILED_PER_ADDRESS = 20  # within LOCKOUT, across all accounts: slows password spraying
+
 SESSION_LIFETIME = dt.timedelta(hours=12)
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
@@ -196,6 +209,12 @@ def sign_in(s: Session, email: str, password: str, ip: str = "") -> tuple[str, W
     now = utcnow()
     user = s.scalar(select(User).where(User.email == email.strip().lower()))
     anonymous = Actor(kind="user", name=email.strip().lower()[:254], role="", ip=ip)
+    if ip and _recent_failures_from(s, ip, now) >= MAX_FAILED_PER_ADDRESS:
+        record(
+            s, anonymous, "auth.sign_in_throttled", "user", user.id if user else "", user.tenant_id if user else None
+        )
+        s.commit()
+        raise AccountLocked("too many failed sign-ins from this address; try again later")
     if user is None:
         _hasher.hash(password)
         record(s, anonymous, "auth.sign_in_failed", "user", "", None, reason="unknown user")
@@ -234,6 +253,13 @@ def sign_in(s: Session, email: str, password: str, ip: str = "") -> tuple[str, W
     s.add(session)
     record(s, actor_for_user(user, ip), "auth.sign_in", "user", user.id, user.tenant_id)
     return cookie, session
+
+
+def _recent_failures_from(s: Session, ip: str, now: dt.datetime) -> int:
+    q = select(func.count()).where(
+        AuditLog.action == "auth.sign_in_failed", AuditLog.ip == ip, AuditLog.at > now - LOCKOUT
+    )
+    return s.scalar(q) or 0
 
 
 def resolve_session(s: Session, cookie: str, ip: str = "") -> tuple[Actor, WebSession]:

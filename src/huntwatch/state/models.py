@@ -195,7 +195,10 @@ class AuditLog(Base):
     """Every state change: who, what, when, from where."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_tenant_at", "tenant_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_tenant_at", "tenant_id", "at"),
+        Index("ix_audit_log_action_ip_at", "action", "ip", "at"),  # failed sign-ins per address
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(254))
