@@ -33,7 +33,7 @@ def ranking(story: Any) -> dict[str, Any]:
 
 @router.get("")
 def queue(request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)) -> Response:
-    stories = publishing.hunting_queue(s, who.actor, 200)
+    stories = publishing.hunting_queue(s, who.actor, 100)
     tenants = {t.id: t for t in s.scalars(select(Tenant).where(Tenant.id.in_({st.tenant_id for st in stories})))}
     rows = [(st, tenants[st.tenant_id], ranking(st)) for st in stories]
     return render(request, "console_queue.html", who, rows=rows)
