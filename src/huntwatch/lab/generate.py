@@ -27,7 +27,7 @@ from huntwatch.lab.scenarios import ATTACK_SCENARIOS, SCENARIOS, LabWindow, Scen
 GROUND_TRUTH = "ground_truth.json"
 TELEMETRY = "telemetry"  # the folder to ingest; ground truth sits beside it, never inside
 DEFAULT_START = dt.date(2026, 11, 2)
-LOOKALIKE_EVENT_CAP = 50  # events listed per look-alike activity; the total is always counted
+LOOKALIKE_EVENT_CAP = 10  # events listed per look-alike activity and device; the total is always counted
 
 Progress = Callable[[int, int], None]
 
