@@ -221,6 +221,10 @@ def user_session(ctx: DeviceDay, logon: int, account: Account, logoff: int) -> N
         process="C:\\Windows\\System32\\svchost.exe",
         process_id=1028,
     )
+    dc = ctx.org.dc
+    ctx.connect(logon - 600_000, ctx.proc("lsass"), dc.ip, 88, dst_host=dc.fqdn)  # the TGT the DC logs
+    ctx.connect(logon - 400_000, ctx.proc("lsass"), dc.ip, 88, dst_host=dc.fqdn)
+    ctx.connect(logon + 4 * SECOND, ctx.proc("svc_gpsvc"), dc.ip, 389, dst_host=dc.fqdn)
     explorer = interactive_desktop(ctx, logon + 2 * SECOND, session, winlogon)
 
     onedrive = ctx.spawn(
@@ -341,6 +345,12 @@ def device_gpo(ctx: DeviceDay, ts: int) -> None:
         "Extension-List\\{00000000-0000-0000-0000-000000000000}\\EndTime",
         "QWORD (0x01db2a5c-0x8f4a1b20)",
     )
+
+
+def share_client(ctx: DeviceDay, ts: int, server: Device) -> None:
+    """The client side of a share visit: the kernel's SMB connection (Sysmon shows it under System)."""
+    ctx.dns(ts - 50_000, ctx.proc("svc_dnscache"), server.fqdn, server.ip)
+    ctx.connect(ts, ctx.proc("System"), server.ip, 445, dst_host=server.fqdn)
 
 
 def fileshare_visit(ctx: DeviceDay, ts: int, account: Account, src: Device, share: str, files: int) -> None:
@@ -752,15 +762,9 @@ def plan_benign_day(
         )
         for _ in range(rng.randint(1, 3)):
             share = rng.choice(("Public", "Sales", user.department if user.department in SHARES else "Public"))
-            plan.add(
-                fs,
-                rng.randint(logon + MINUTE, logoff - 10 * MINUTE),
-                fileshare_visit,
-                user,
-                dev,
-                share,
-                rng.randint(1, 8),
-            )
+            at = rng.randint(logon + MINUTE, logoff - 10 * MINUTE)
+            plan.add(fs, at, fileshare_visit, user, dev, share, rng.randint(1, 8))
+            plan.add(dev, at - 300_000, share_client, fs)
         admin = org.admin_of(user)
         if admin is None:
             continue
