@@ -27,7 +27,7 @@ class ExportReport:
     bytes: int = 0
 
 
-def _day(rel: str) -> str:
+def day_of(rel: str) -> str:
     """The day partition of a catalog path ``table=X/day=D/file``."""
     for part in Path(rel).parts:
         if part.startswith("day="):
@@ -55,7 +55,7 @@ def _group_by_day(store: LakeStore, tenant: str, catalog: Catalog) -> dict[str, 
     grouped: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     for table in TABLES:
         for rel in catalog.files(table.name):
-            grouped[table.name][_day(rel)].append(str(base / rel))
+            grouped[table.name][day_of(rel)].append(str(base / rel))
     return grouped
 
 
@@ -160,7 +160,7 @@ def lake_info(root: Path | str, tenants: Iterable[str] | None = None) -> list[Te
                 files=len(files),
                 bytes=size,
                 rows=dict(rows),
-                days=len({_day(rel) for rel in files}),
+                days=len({day_of(rel) for rel in files}),
             )
         )
     return out

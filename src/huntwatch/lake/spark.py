@@ -256,6 +256,8 @@ class SparkEngine:
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            # Views list exact catalog files: stat them on the driver rather than in a Spark job per view.
+            .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000")
             .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
             .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
         )
