@@ -672,10 +672,10 @@ def nightly_backup(ctx: DeviceDay, ts: int, fileserver: Device) -> None:
             f"robocopy \\\\{fileserver.name}\\{share} E:\\Staging\\{share} /MIR /R:1 "
             "/W:1 /NP /LOG+:C:\\Scripts\\logs\\robocopy.log",
             session,
-            seconds=240,
+            seconds=(took := ctx.rng.randint(60, 600)),
         )
         ctx.connect(at + SECOND, robo, fileserver.ip, 445, dst_host=fileserver.fqdn)
-        at += 5 * MINUTE
+        at += (took + ctx.rng.randint(2, 30)) * SECOND  # the next share starts when this copy ends
     with ctx.tagged(lookalike("backup_archive", ctx.device), "T1560.001"):
         zip_ = ctx.run(
             at,

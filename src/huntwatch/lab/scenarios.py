@@ -1108,10 +1108,12 @@ class BehaviourChange:
         for i in range(ctx.rng.randint(6, 14)):
             ctx.file(ts + (5 + i) * SECOND, helper, f"{state['dir']}\\cache\\{ctx.rng.getrandbits(40):010x}.dat")
         ctx.dns(ts + 30 * SECOND, helper, state["domain"], state["ip"])
-        for i in range(ctx.rng.randint(2, 5)):
-            ctx.connect(ts + (31 + i * 7) * SECOND, helper, state["ip"], 443, dst_host=state["domain"])
-        ctx.exit(ts + 2 * MINUTE, helper)
-        ctx.exit(ts + 2 * MINUTE + SECOND, main)
+        at = ts + 31 * SECOND
+        for _ in range(ctx.rng.randint(2, 5)):  # uploads as the index needs them, not on a timer
+            ctx.connect(at, helper, state["ip"], 443, dst_host=state["domain"])
+            at += ctx.rng.randint(1_500_000, 40 * SECOND)
+        ctx.exit(max(at, ts + 2 * MINUTE), helper)
+        ctx.exit(max(at, ts + 2 * MINUTE) + SECOND, main)
 
 
 SCENARIOS: dict[str, Scenario] = {
