@@ -9,7 +9,9 @@ everything already there (ingest dedupes, hunts resume from their watermarks, us
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import secrets
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,7 @@ from huntwatch.hunting import run_hunts
 from huntwatch.ingest import ingest_paths
 from huntwatch.lab import GROUND_TRUTH, generate
 from huntwatch.lake import DuckDBEngine
-from huntwatch.service import Actor, accounts, enrollment, publishing, worker
+from huntwatch.service import Actor, accounts, enrollment, publishing
 from huntwatch.state import Alert, Database, Tenant, User
 from huntwatch.stories.service import correlate
 
@@ -42,7 +44,7 @@ class DemoReport:
     events_ingested: int = 0
     leads_added: int = 0
     stories: int = 0
-    ranked_by: str = "significance"
+    ranked_by: str = ""
     published_alert_id: int | None = None
     users: list[tuple[str, str, str]] = field(default_factory=list)  # email, role, password
     notes: list[str] = field(default_factory=list)
@@ -114,6 +116,21 @@ def _publish(db: Database, tenant_id: int, report: DemoReport) -> None:
         report.published_alert_id = alert.id
 
 
+def _rank(db: Database, say: Callable[[str], None]) -> str:
+    """Score the stories with the active model when the AI package is installed; say what ranked them."""
+    try:
+        scoring = importlib.import_module("huntwatch.ai.scoring")
+    except ImportError:
+        return "significance (the AI package is not installed)"
+    say("Ranking stories …")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no trained model yet: the report says so
+        scored = scoring.score_stories(db, TENANT, actor="demo")
+    if scored.fallback:
+        return "the transparent prior (train a model with: huntwatch model train)"
+    return f"model {scored.model_version}"
+
+
 def build_demo(
     settings: Settings,
     *,
@@ -141,11 +158,7 @@ def build_demo(
     report.leads_added = run_hunts(engine, db, TENANT).added
     say("Correlating leads into stories …")
     correlate(engine, db, TENANT)
-    ranking = worker.pipeline_steps(("huntwatch.ai",))
-    for _name, step in ranking:
-        say("Ranking stories with the AI model …")
-        step(db, engine)
-        report.ranked_by = "model"
+    report.ranked_by = _rank(db, say)
     report.users = _users(db, system, tenant.id)
     _enroll(db, engine, tenant.id, report)
     _publish(db, tenant.id, report)

@@ -23,11 +23,22 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 
 def ranking(story: Any) -> dict[str, Any]:
-    """What the queue shows for a story: the model's score and its reasons, or the transparent significance."""
+    """What the queue shows for a story: the model's score and its reasons, or the transparent prior.
+
+    Explanations from ``huntwatch.ai`` are ``{feature, description, effect, direction}``; the prior's carry
+    features named ``prior.*``. A story never scored shows its significance components in the same shape.
+    """
+    why = list(story.score_explanation or [])
     if story.score is not None:
-        return {"kind": "model", "value": story.score, "label": f"{story.score:.2f}", "why": story.score_explanation}
+        prior = bool(why) and all(str(w.get("feature", "")).startswith("prior.") for w in why if isinstance(w, dict))
+        kind = "prior" if prior else "model"
+        return {"kind": kind, "value": story.score, "label": f"{story.score:.2f}", "why": why}
     components = ((story.scope or {}).get("significance") or {}).get("components") or {}
-    why = [{"feature": k, "contribution": v} for k, v in sorted(components.items(), key=lambda kv: -float(kv[1]))]
+    why = [
+        {"feature": k, "description": k.replace("_", " "), "effect": float(v) / 100, "direction": "up"}
+        for k, v in sorted(components.items(), key=lambda kv: -float(kv[1]))
+        if float(v) > 0
+    ]
     return {"kind": "significance", "value": story.significance, "label": f"{story.significance:.0f}", "why": why}
 
 
