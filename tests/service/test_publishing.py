@@ -173,3 +173,27 @@ def test_exports_ocsf_and_stix(world):
     assert by_type["indicator"][0]["pattern"] == f"[file:hashes.'SHA-256' = '{'a' * 64}']"
     for rel in by_type["relationship"]:
         assert rel["source_ref"] in ids and rel["target_ref"] in ids
+
+
+def test_expert_takes_and_releases_a_story(world):
+    enroll(world, world.a)
+    from huntwatch.service import accounts
+    from huntwatch.service.access import Actor
+
+    with world.db.session() as s:
+        other = accounts.actor_for_user(
+            accounts.create_user(s, Actor.system(), "expert2@provider.test", world.password, "expert")
+        )
+        story = publishing.take(s, world.actors["expert"], world.story)
+        assert story.assigned_to == "user:expert@provider.test" and story.assigned_at is not None
+        publishing.take(s, world.actors["expert"], world.story)  # taking twice is harmless
+        with pytest.raises(Conflict):
+            publishing.take(s, other, world.story)
+        with pytest.raises(Conflict):
+            publishing.release(s, other, world.story)
+        with pytest.raises(PermissionDenied):
+            publishing.take(s, world.actors["a_admin"], world.story)
+        publishing.release(s, world.actors["provider_admin"], world.story)
+        assert publishing.take(s, other, world.story).assigned_to == "user:expert2@provider.test"
+        actions = s.scalars(select(StoryEvent.action).where(StoryEvent.story_id == world.story)).all()
+        assert actions == ["taken", "released", "taken"]

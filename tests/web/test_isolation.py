@@ -44,6 +44,8 @@ def bodies(t: int) -> dict[tuple[str, str], Any]:
         ("DELETE", f"{p}/tokens/{{token_id}}"): None,
         ("PATCH", f"{p}/alerts/{{alert_id}}"): {"status": "resolved"},
         ("POST", f"{p}/stories/{{story_id}}/publish"): {},
+        ("POST", f"{p}/stories/{{story_id}}/take"): None,
+        ("POST", f"{p}/stories/{{story_id}}/release"): None,
         ("POST", f"{p}/stories/{{story_id}}/verdicts"): {"verdict": "false_positive"},
         ("POST", f"{p}/tenants/{{tenant_id}}/delivery/settings"): WEBHOOK,
         ("PUT", f"{p}/tenants/{{tenant_id}}/delivery/settings/{{setting_id}}"): WEBHOOK,

@@ -90,6 +90,32 @@ def get_story(s: Session, actor: Actor, story_id: int) -> Story:
     return story
 
 
+def take(s: Session, actor: Actor, story_id: int) -> Story:
+    """An expert takes a story from the queue, so two experts do not work the same one unknowingly."""
+    story = get_story(s, actor, story_id)
+    require_expert_on(s, actor, story.tenant_id)
+    if story.assigned_to not in (None, actor.label):
+        raise Conflict(f"already taken by {story.assigned_to}")
+    if story.assigned_to is None:
+        story.assigned_to, story.assigned_at = actor.label, utcnow()
+        s.add(StoryEvent(story_id=story.id, actor=actor.label, action="taken", detail={}))
+        record(s, actor, "story.take", "story", story.id, story.tenant_id)
+    return story
+
+
+def release(s: Session, actor: Actor, story_id: int) -> Story:
+    """Give a story back to the queue; only its expert or a provider admin may."""
+    story = get_story(s, actor, story_id)
+    require_expert_on(s, actor, story.tenant_id)
+    if story.assigned_to not in (None, actor.label) and not actor.is_provider_admin:
+        raise Conflict(f"taken by {story.assigned_to}")
+    if story.assigned_to is not None:
+        s.add(StoryEvent(story_id=story.id, actor=actor.label, action="released", detail={"from": story.assigned_to}))
+        record(s, actor, "story.release", "story", story.id, story.tenant_id, previous=story.assigned_to)
+        story.assigned_to, story.assigned_at = None, None
+    return story
+
+
 def story_leads(s: Session, story: Story) -> list[Lead]:
     q = select(Lead).join(StoryLead, StoryLead.lead_id == Lead.id).where(StoryLead.story_id == story.id)
     return list(s.scalars(q.order_by(Lead.first_seen)))

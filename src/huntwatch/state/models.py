@@ -85,6 +85,8 @@ class Story(Base):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    assigned_to: Mapped[str | None] = mapped_column(String(254))  # the expert who took it from the queue
+    assigned_at: Mapped[dt.datetime | None]
     links: Mapped[list[StoryLead]] = relationship(back_populates="story", cascade="all, delete-orphan")
 
 

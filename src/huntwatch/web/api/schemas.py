@@ -199,6 +199,7 @@ class StorySummary(Out):
     score: float | None
     first_seen: dt.datetime
     last_seen: dt.datetime
+    assigned_to: str | None
 
 
 class StoryOut(StorySummary):

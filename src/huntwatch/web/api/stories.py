@@ -40,6 +40,18 @@ def get_story(story_id: int, who: Actor = Depends(actor), s: Session = Depends(s
     return publishing.get_story(s, who, story_id)
 
 
+@router.post("/stories/{story_id}/take", response_model=StoryOut)
+def take(story_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> Any:
+    """Take the story from the queue (assign it to yourself)."""
+    return publishing.take(s, who, story_id)
+
+
+@router.post("/stories/{story_id}/release", response_model=StoryOut)
+def release(story_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> Any:
+    """Give the story back to the queue."""
+    return publishing.release(s, who, story_id)
+
+
 @router.get("/stories/{story_id}/draft", response_model=DraftOut)
 def draft(story_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> Any:
     """The notification drafted from the story, for the expert to edit before publishing."""
