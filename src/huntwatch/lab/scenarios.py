@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import string
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from huntwatch.lab.benign import DOC_NAMES, adhoc_binary, fileshare_visit, remote_service_exec
@@ -132,10 +132,6 @@ def _beacon(
         n += 1
 
 
-def _session(ctx: DeviceDay, account: Account, ts: int) -> Session | None:
-    return ctx.session_of(account, ts)
-
-
 # -- 1. commodity malware ------------------------------------------------------------------------------
 class CommodityMalware:
     name = "commodity_malware"
@@ -182,7 +178,7 @@ class CommodityMalware:
 
     @staticmethod
     def infect(ctx: DeviceDay, ts: int, user: Account, state: dict[str, str]) -> None:
-        session = _session(ctx, user, ts)
+        session = ctx.session_of(user, ts)
         if session is None or "outlook" not in session.apps:
             return
         outlook = session.apps["outlook"]
@@ -345,7 +341,7 @@ class RansomwarePrecursor:
 
     @staticmethod
     def foothold(ctx: DeviceDay, ts: int, user: Account, state: dict[str, Any]) -> None:
-        session = _session(ctx, user, ts)
+        session = ctx.session_of(user, ts)
         if session is None or session.desktop is None:
             return
         browser = session.apps.get("browser", session.desktop)
@@ -379,7 +375,7 @@ class RansomwarePrecursor:
     @staticmethod
     def discovery(ctx: DeviceDay, ts: int, user: Account) -> None:
         loader = ctx.host.lab.get("ransomware_loader")
-        session = _session(ctx, user, ts)
+        session = ctx.session_of(user, ts)
         if loader is None or session is None:
             return
         commands = [
@@ -411,7 +407,7 @@ class RansomwarePrecursor:
     @staticmethod
     def dump_lsass(ctx: DeviceDay, ts: int, user: Account) -> None:
         loader = ctx.host.lab.get("ransomware_loader")
-        session = _session(ctx, user, ts)
+        session = ctx.session_of(user, ts)
         if loader is None or session is None:
             return
         lsass = ctx.proc("lsass")
@@ -496,13 +492,7 @@ class RansomwarePrecursor:
                 ctx.exit(ts + 3 * SECOND, wmic)
             elif method == "psexec":
                 tool_path = "C:\\Users\\Public\\Libraries\\PsExec64.exe"
-                tool_bin = Binary(
-                    tool_path,
-                    **{
-                        k: getattr(BINARIES["psexec"], k)
-                        for k in ("description", "product", "company", "version", "original")
-                    },
-                )
+                tool_bin = replace(BINARIES["psexec"], path=tool_path)  # the same file, dropped elsewhere
                 ctx.file(ts - MINUTE, loader, tool_path)
                 tool = ctx.spawn(
                     ts + 100_000,
@@ -654,7 +644,7 @@ class EspionageLolbins:
 
     @staticmethod
     def initial(ctx: DeviceDay, ts: int, user: Account, state: dict[str, str]) -> None:
-        session = _session(ctx, user, ts)
+        session = ctx.session_of(user, ts)
         if session is None or session.desktop is None:
             return
         url = f"https://{state['domain']}/view/statement.hta"
@@ -731,7 +721,7 @@ class EspionageLolbins:
 
     @staticmethod
     def collect(ctx: DeviceDay, ts: int, user: Account, state: dict[str, str]) -> None:
-        session = _session(ctx, user, ts)
+        session = ctx.session_of(user, ts)
         if session is None:
             return
         proc = ctx.spawn(
@@ -795,7 +785,7 @@ class InsiderStaging:
 
     @staticmethod
     def stage_and_upload(ctx: DeviceDay, ts: int, user: Account, state: dict[str, str]) -> None:
-        session = _session(ctx, user, ts)
+        session = ctx.session_of(user, ts)
         if session is None or session.desktop is None:
             return
         fs = ctx.org.fileserver
