@@ -1057,10 +1057,11 @@ class BehaviourChange:
     tactics: tuple[str, ...] = ()
     techniques: tuple[str, ...] = ()
     description = (
-        "From one day on, a workstation runs an unfamiliar, unsigned program (installed under Program Files "
-        "before the window) from the task scheduler between "
-        "02:00 and 04:00 that starts a helper, writes cache files and talks to a domain nobody else uses. No "
-        "LOLBin, no encoding, no persistence change in the window: only its novelty and timing stand out."
+        "From one day on, a workstation runs an unfamiliar, unsigned program (installed in its own folder at the "
+        "root of C: before the window, as line-of-business tools often are) from the task scheduler, twice a "
+        "night between 02:00 and 05:00; it starts a helper, writes cache files and talks to a domain nobody else "
+        "uses. No LOLBin, no encoding, no user-writable folder, no persistence change in the window: only its "
+        "novelty and timing stand out."
     )
 
     def plan(self, window: LabWindow, rng: random.Random) -> ScenarioPlan:
@@ -1068,7 +1069,7 @@ class BehaviourChange:
         first = window.days // 2
         vendor = rng.choice(("SyncHelper", "DocBridge", "PrintAgentX", "MediaIndex"))
         state = {
-            "dir": f"C:\\Program Files\\{vendor}",
+            "dir": f"C:\\{vendor}",
             "main": f"{vendor.lower()}.exe",
             "helper": "hsvc.exe",
             "domain": f"telemetry.{vendor.lower()}-cloud.net",
@@ -1076,7 +1077,9 @@ class BehaviourChange:
         }
         plan = ScenarioPlan(self.name, accounts=[f"{window.org.domain.netbios}\\{device.machine_account}"])
         for d in range(first, window.days):
-            plan.add(device, window.day_start(d) + rng.randint(2 * HOUR, 4 * HOUR), self.night_run, state)
+            at = window.day_start(d) + rng.randint(2 * HOUR, 3 * HOUR)
+            plan.add(device, at, self.night_run, state)
+            plan.add(device, at + rng.randint(50, 110) * MINUTE, self.night_run, state)
         return plan
 
     @staticmethod
