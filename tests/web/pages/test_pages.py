@@ -6,9 +6,19 @@ from urllib.parse import quote
 
 import pytest
 
+from huntwatch.state.testing import database_url
 from huntwatch.web.pages import CSP
 from tests.web.pages.conftest import sign_in
 from tests.web.pages.world import EVIL_DEVICE, EVIL_SHA, HOSTILE, IMG, SCRIPT, TEMPLATE
+
+
+@pytest.fixture
+def db_url(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """Rendering does not depend on the database: these run on SQLite only; isolation and forms run on both."""
+    monkeypatch.setenv("HUNTWATCH_HOME", str(tmp_path / "home"))
+    with database_url("sqlite", tmp_path, migrated=True) as url:
+        yield url
+
 
 RAW_MARKUP = ("<script>alert", "<img src=x", 'onerror="alert', "<i>.corp")
 
