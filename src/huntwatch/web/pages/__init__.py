@@ -59,5 +59,6 @@ def install(app: FastAPI) -> None:
         if not _is_api(request):
             for name, value in PAGE_HEADERS.items():
                 response.headers.setdefault(name, value)
-            response.headers.setdefault("Cache-Control", "no-store")
+            if not request.url.path.startswith("/static/"):
+                response.headers.setdefault("Cache-Control", "no-store")  # pages hold tenant data
         return response

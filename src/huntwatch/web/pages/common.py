@@ -150,6 +150,8 @@ def render(
 ) -> Response:
     # Provider staff choose the tenant in the URL; links on a tenant's pages carry the choice along.
     tq = urlencode({"tenant": tenant.slug}) if who and who.is_provider and tenant else ""
-    values.update(request=request, who=who, tenant=tenant, now=utcnow(), tq=tq)
+    # The cases pages belong to the experts-on-demand work; link them once that router is mounted.
+    has_cases = any(getattr(route, "path", "") == "/cases" for route in request.app.routes)
+    values.update(request=request, who=who, tenant=tenant, now=utcnow(), tq=tq, has_cases=has_cases)
     values.setdefault("flash", DONE.get(request.query_params.get("done", ""), ""))
     return templates.TemplateResponse(request, name, values, status_code=status_code)
