@@ -44,6 +44,10 @@ def session(ctx: AppContext = Depends(context)) -> Iterator[Session]:
         yield s
 
 
+# Function scope: the transaction commits before the response is sent, so a client's next request sees it.
+SessionDep: Session = Depends(session, scope="function")
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
@@ -67,12 +71,12 @@ def _authenticate(request: Request, s: Session) -> Actor:
     return actor
 
 
-def any_actor(request: Request, s: Session = Depends(session)) -> Actor:
+def any_actor(request: Request, s: Session = SessionDep) -> Actor:
     """Anyone authenticated, sensors included (only the ingest route uses this)."""
     return _authenticate(request, s)
 
 
-def actor(request: Request, s: Session = Depends(session)) -> Actor:
+def actor(request: Request, s: Session = SessionDep) -> Actor:
     """A person or an integration token; sensor tokens may only ingest."""
     who = _authenticate(request, s)
     if who.role == "sensor":

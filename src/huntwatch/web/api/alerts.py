@@ -12,7 +12,7 @@ from huntwatch.service.export import to_ocsf, to_stix
 from huntwatch.service.publishing import TAG
 from huntwatch.state import Tenant
 from huntwatch.web.api.schemas import AlertOut, AlertPage, AlertPatch
-from huntwatch.web.context import actor, session
+from huntwatch.web.context import SessionDep, actor
 
 router = APIRouter(tags=["alerts"])
 
@@ -35,7 +35,7 @@ def list_alerts(
     page: int = 1,
     page_size: int = 50,
     who: Actor = Depends(actor),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Any:
     flt = alerts.AlertFilter(tenant_id, status, severity, tag, story_id, q, include_samples)
     return _page(s, who, flt, sort, page, page_size)
@@ -51,7 +51,7 @@ def list_notifications(
     page: int = 1,
     page_size: int = 50,
     who: Actor = Depends(actor),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Any:
     """Endpoint attack notifications only: the alerts the experts published."""
     flt = alerts.AlertFilter(tenant_id, status, severity, TAG, None, None, include_samples)
@@ -59,24 +59,24 @@ def list_notifications(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
-def get_alert(alert_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> Any:
+def get_alert(alert_id: int, who: Actor = Depends(actor), s: Session = SessionDep) -> Any:
     return alerts.get_alert(s, who, alert_id)
 
 
 @router.patch("/alerts/{alert_id}", response_model=AlertOut)
-def update_alert(alert_id: int, body: AlertPatch, who: Actor = Depends(actor), s: Session = Depends(session)) -> Any:
+def update_alert(alert_id: int, body: AlertPatch, who: Actor = Depends(actor), s: Session = SessionDep) -> Any:
     return alerts.set_status(s, who, alert_id, body.status)
 
 
 @router.get("/alerts/{alert_id}/ocsf")
-def alert_ocsf(alert_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> dict[str, Any]:
+def alert_ocsf(alert_id: int, who: Actor = Depends(actor), s: Session = SessionDep) -> dict[str, Any]:
     """The notification as an OCSF Detection Finding (class 2004)."""
     alert = alerts.get_alert(s, who, alert_id)
     return to_ocsf(alert, s.get(Tenant, alert.tenant_id))  # type: ignore[arg-type]
 
 
 @router.get("/alerts/{alert_id}/stix")
-def alert_stix(alert_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> dict[str, Any]:
+def alert_stix(alert_id: int, who: Actor = Depends(actor), s: Session = SessionDep) -> dict[str, Any]:
     """The notification as a STIX 2.1 bundle."""
     alert = alerts.get_alert(s, who, alert_id)
     return to_stix(alert, s.get(Tenant, alert.tenant_id))  # type: ignore[arg-type]

@@ -8,13 +8,13 @@ from sqlalchemy.orm import Session
 from huntwatch.service import Actor, accounts
 from huntwatch.service.accounts import SESSION_LIFETIME
 from huntwatch.web.api.schemas import Me, SignIn
-from huntwatch.web.context import SESSION_COOKIE, actor, client_ip, session
+from huntwatch.web.context import SESSION_COOKIE, SessionDep, actor, client_ip
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/sign-in", response_model=Me)
-def sign_in(body: SignIn, request: Request, response: Response, s: Session = Depends(session)) -> Me:
+def sign_in(body: SignIn, request: Request, response: Response, s: Session = SessionDep) -> Me:
     """Open a session; the CSRF token returned must be sent as ``X-CSRF-Token`` on every change."""
     cookie, ws = accounts.sign_in(s, body.email, body.password, client_ip(request))
     response.set_cookie(
@@ -31,7 +31,7 @@ def sign_in(body: SignIn, request: Request, response: Response, s: Session = Dep
 
 
 @router.post("/sign-out", status_code=204)
-def sign_out(request: Request, response: Response, who: Actor = Depends(actor), s: Session = Depends(session)) -> None:
+def sign_out(request: Request, response: Response, who: Actor = Depends(actor), s: Session = SessionDep) -> None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         accounts.sign_out(s, who, cookie)
@@ -39,7 +39,7 @@ def sign_out(request: Request, response: Response, who: Actor = Depends(actor), 
 
 
 @router.get("/me", response_model=Me)
-def me(request: Request, who: Actor = Depends(actor), s: Session = Depends(session)) -> Me:
+def me(request: Request, who: Actor = Depends(actor), s: Session = SessionDep) -> Me:
     csrf = None
     cookie = request.cookies.get(SESSION_COOKIE)
     if who.kind == "user" and cookie:

@@ -18,7 +18,7 @@ from huntwatch.web.api.schemas import (
     DeliverySettingIn,
     DeliverySettingOut,
 )
-from huntwatch.web.context import AppContext, actor, context, session
+from huntwatch.web.context import AppContext, SessionDep, actor, context
 
 router = APIRouter(tags=["delivery"])
 
@@ -42,7 +42,7 @@ def channel_schemas(who: Actor = Depends(actor)) -> dict[str, Any]:
 
 
 @router.get("/tenants/{tenant_id}/delivery/settings", response_model=list[DeliverySettingOut])
-def list_settings(tenant_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> Any:
+def list_settings(tenant_id: int, who: Actor = Depends(actor), s: Session = SessionDep) -> Any:
     return [_shown(r) for r in delivering.list_settings(s, who, tenant_id)]
 
 
@@ -51,7 +51,7 @@ def add_setting(
     tenant_id: int,
     body: DeliverySettingIn,
     who: Actor = Depends(actor),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Any:
     row = delivering.save_setting(
@@ -66,7 +66,7 @@ def update_setting(
     setting_id: int,
     body: DeliverySettingIn,
     who: Actor = Depends(actor),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Any:
     """Secrets left out (or sent back masked) keep their stored value."""
@@ -78,27 +78,27 @@ def update_setting(
 
 
 @router.delete("/delivery/settings/{setting_id}", status_code=204)
-def delete_setting(setting_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> None:
+def delete_setting(setting_id: int, who: Actor = Depends(actor), s: Session = SessionDep) -> None:
     delivering.delete_setting(s, who, setting_id)
 
 
 @router.get("/tenants/{tenant_id}/contacts", response_model=list[ContactOut])
-def list_contacts(tenant_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> Any:
+def list_contacts(tenant_id: int, who: Actor = Depends(actor), s: Session = SessionDep) -> Any:
     return delivering.list_contacts(s, who, tenant_id)
 
 
 @router.post("/tenants/{tenant_id}/contacts", response_model=ContactOut, status_code=201)
-def add_contact(tenant_id: int, body: ContactIn, who: Actor = Depends(actor), s: Session = Depends(session)) -> Any:
+def add_contact(tenant_id: int, body: ContactIn, who: Actor = Depends(actor), s: Session = SessionDep) -> Any:
     return delivering.add_contact(s, who, tenant_id, body.priority, body.name, body.email, body.phone)
 
 
 @router.delete("/contacts/{contact_id}", status_code=204)
-def delete_contact(contact_id: int, who: Actor = Depends(actor), s: Session = Depends(session)) -> None:
+def delete_contact(contact_id: int, who: Actor = Depends(actor), s: Session = SessionDep) -> None:
     delivering.delete_contact(s, who, contact_id)
 
 
 @router.get("/tenants/{tenant_id}/delivery/log", response_model=list[DeliveryLogOut])
-def delivery_log(tenant_id: int, limit: int = 200, who: Actor = Depends(actor), s: Session = Depends(session)) -> Any:
+def delivery_log(tenant_id: int, limit: int = 200, who: Actor = Depends(actor), s: Session = SessionDep) -> Any:
     return delivering.list_log(s, who, tenant_id, min(max(limit, 1), 1000))
 
 
@@ -107,7 +107,7 @@ def sample_notification(
     tenant_id: int,
     tasks: BackgroundTasks,
     who: Actor = Depends(actor),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Any:
     """Generate a sample notification and send it on every enabled channel, to test rules, SIEM and playbooks."""
