@@ -334,3 +334,115 @@ class DeliveryLog(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- experts on demand: cases -------------------------------------------------------------------------------
+
+
+class Case(Base):
+    """A question a tenant asked the experts, with what it saw frozen at ask time (``snapshot``).
+
+    ``sla`` freezes the plan's targets and business calendar when the case is asked, so changing a plan later
+    does not move the goalposts of cases already running.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_tenant_created", "tenant_id", "created_at"),
+        Index("ix_cases_status_created", "status", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(40))  # alert_clarification | device_behaviour | threat_intelligence
+    topic: Mapped[str] = mapped_column(String(300))
+    topic_link: Mapped[str] = mapped_column(String(500), default="")  # the portal page the case was asked from
+    context_kind: Mapped[str] = mapped_column(String(10), default="")  # "" | device | alert | file
+    context_ref: Mapped[str] = mapped_column(String(300), default="")
+    question: Mapped[str] = mapped_column(Text)
+    correspondence_email: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(30), default="submitted")
+    outcome: Mapped[str | None] = mapped_column(String(40))  # of the latest progress report
+    assigned_to: Mapped[str | None] = mapped_column(String(254))
+    assigned_at: Mapped[dt.datetime | None]
+    story_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    first_look: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sla: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    first_response_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+
+
+class CaseMessage(Base):
+    """One message of a case's thread; an expert's progress report carries one of the four outcomes."""
+
+    __tablename__ = "case_messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    side: Mapped[str] = mapped_column(String(10))  # customer | expert
+    author: Mapped[str] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CaseAttachment(Base):
+    """A file added to a case; the bytes live under ``HUNTWATCH_HOME/attachments/<tenant>/`` by ``stored_name``."""
+
+    __tablename__ = "case_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("case_messages.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(100))
+    uploaded_by: Mapped[str] = mapped_column(String(254))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CaseStatusChange(Base):
+    """The status history of a case; SLA clocks are computed from it."""
+
+    __tablename__ = "case_status_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    to_status: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CaseSlaPolicy(Base):
+    """Case targets of one plan, in business days, and the business calendar they are counted on."""
+
+    __tablename__ = "case_sla_policies"
+    plan: Mapped[str] = mapped_column(String(40), primary_key=True)
+    first_response_days: Mapped[float] = mapped_column(Float, default=2.0)
+    resolution_days: Mapped[float] = mapped_column(Float, default=10.0)
+    reopen_days: Mapped[int] = mapped_column(Integer, default=14)
+    weekend: Mapped[list[Any]] = mapped_column(JSON, default=list)  # ISO weekday numbers, Monday = 1
+    holidays: Mapped[list[Any]] = mapped_column(JSON, default=list)  # ISO dates
+    updated_by: Mapped[str] = mapped_column(String(254), default="system")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CaseTemplate(Base):
+    """An answer an expert reuses, optionally tied to one progress-report outcome."""
+
+    __tablename__ = "case_templates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    outcome: Mapped[str | None] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(254), default="system")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
