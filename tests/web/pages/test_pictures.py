@@ -27,6 +27,16 @@ def test_timeline_places_events_by_time_in_device_lanes() -> None:
     assert pictures.timeline([]).points == []
 
 
+def test_long_timelines_are_thinned_over_the_whole_span() -> None:
+    start = dt.datetime(2026, 11, 1)
+    events = [{"time": (start + dt.timedelta(minutes=i)).isoformat(), "device": "a", "key": i % 10 != 0}
+              for i in range(2000)]  # fmt: skip
+    pic = pictures.timeline(events)
+    assert pic.total == 2000 and len(pic.points) == pictures.MAX_POINTS
+    assert min(p.x for p in pic.points) == 190 and max(p.x for p in pic.points) == 910  # first and last kept
+    assert sum(p.key for p in pic.points) == pictures.MAX_POINTS * 3 // 4
+
+
 def test_process_tree_is_indented_and_capped() -> None:
     story = hostile_story(1, NOW)
     (tree,) = pictures.process_trees(story.process_trees)

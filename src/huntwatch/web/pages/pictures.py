@@ -48,15 +48,31 @@ class Timeline:
     lanes: list[tuple[str, float]] = field(default_factory=list)
     points: list[Point] = field(default_factory=list)
     ticks: list[tuple[float, str]] = field(default_factory=list)
+    total: int = 0  # events before thinning
+
+
+def _spread(items: list[Any], n: int) -> list[Any]:
+    """At most ``n`` items picked evenly from first to last."""
+    if n <= 0:
+        return []
+    if len(items) <= n:
+        return list(items)
+    step = (len(items) - 1) / max(n - 1, 1)
+    return [items[round(i * step)] for i in range(n)]
 
 
 def timeline(events: list[dict[str, Any]], width: int = 960, lane_height: int = 34, left: int = 190) -> Timeline:
     """One lane per device, events placed by time; key events (the ones leads point at) drawn large."""
-    dated = [(t, e) for e in events if (t := _when(e.get("time"))) is not None]
-    dated.sort(key=lambda te: (not te[1].get("key"), te[0]))
-    dated = sorted(dated[:MAX_POINTS], key=lambda te: te[0])
+    dated = sorted(((t, e) for e in events if (t := _when(e.get("time"))) is not None), key=lambda te: te[0])
+    total = len(dated)
+    if total > MAX_POINTS:
+        # Thin evenly over the whole span so the picture keeps its shape; flagged events get most of the room.
+        key = [te for te in dated if te[1].get("key")]
+        rest = [te for te in dated if not te[1].get("key")]
+        key = _spread(key, MAX_POINTS * 3 // 4 if rest else MAX_POINTS)
+        dated = sorted(key + _spread(rest, MAX_POINTS - len(key)), key=lambda te: te[0])
     devices = sorted({str(e.get("device") or "?") for _, e in dated})
-    pic = Timeline(width=width, height=40 + lane_height * max(len(devices), 1))
+    pic = Timeline(width=width, height=40 + lane_height * max(len(devices), 1), total=total)
     if not dated:
         return pic
     lo, hi = dated[0][0], dated[-1][0]
