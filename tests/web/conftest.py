@@ -38,17 +38,6 @@ def cheap_password_hashing(monkeypatch):  # type: ignore[no-untyped-def]
 def app_world(db, tmp_path):  # type: ignore[no-untyped-def]
     """The service test world behind a FastAPI app, with a bearer token per actor (``w.tokens``)."""
     from huntwatch.config import settings
-    from huntwatch.service import accounts
-    from huntwatch.service.testing import build_world
-    from huntwatch.web import create_app
+    from huntwatch.web.testing import build_app_world
 
-    cfg = settings()
-    w = build_world(db, cfg.lake_path)
-    w.app = create_app(cfg, db=db, upgrade=False, pages=False)
-    w.tokens = {}
-    with db.session() as s:
-        for name, who in w.actors.items():
-            w.tokens[name] = accounts.create_token(s, w.actors["provider_admin"], who.role, who.tenant_id, name)[0]
-        w.tokens["a_sensor"] = accounts.create_token(s, w.actors["provider_admin"], "sensor", w.a, "a_sensor")[0]
-        w.tokens["b_sensor"] = accounts.create_token(s, w.actors["provider_admin"], "sensor", w.b, "b_sensor")[0]
-    return w
+    return build_app_world(db, settings())

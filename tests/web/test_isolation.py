@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from typing import Any
 
@@ -122,14 +123,33 @@ def leaks(payload: Any, other: int, other_slug: str) -> bool:
     return isinstance(payload, str) and payload == other_slug
 
 
-@pytest.fixture
-def iso(app_world):  # type: ignore[no-untyped-def]
-    w = app_world
-    enroll(w, w.a)
-    w.ids_a, w.ids_b = owned_objects(w, w.a), owned_objects(w, w.b)
-    with w.db.session() as s:  # tenant B has applied but is not accepted
-        enrollment.apply(s, w.actors["b_admin"], w.b, "Bob", "bob@b.test", True, w.engine)
-    return w
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def iso(request, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """One world per backend for the whole module: these tests only read, or prove nothing changed."""
+    from argon2 import PasswordHasher
+
+    from huntwatch.config import settings
+    from huntwatch.state import Database
+    from huntwatch.state.testing import database_url
+    from huntwatch.web.testing import build_app_world
+
+    directory = tmp_path_factory.mktemp(f"iso-{request.param}")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HUNTWATCH_HOME", str(directory / "home"))
+    patch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    try:
+        required = os.environ.get("CI") == "true"
+        with database_url(request.param, directory, postgres_required=required, migrated=True) as url:
+            db = Database(url)
+            w = build_app_world(db, settings())
+            enroll(w, w.a)
+            w.ids_a, w.ids_b = owned_objects(w, w.a), owned_objects(w, w.b)
+            with w.db.session() as s:  # tenant B has applied but is not accepted
+                enrollment.apply(s, w.actors["b_admin"], w.b, "Bob", "bob@b.test", True, w.engine)
+            yield w
+            db.engine.dispose()
+    finally:
+        patch.undo()
 
 
 def _client(w, name: str) -> TestClient:  # type: ignore[no-untyped-def]
