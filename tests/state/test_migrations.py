@@ -75,3 +75,21 @@ def test_create_all_is_stamped_and_upgradable(tmp_path):
     db.upgrade()
     with db.session() as s:
         s.add(Tenant(slug="t", name="T"))
+
+
+def test_every_migration_downgrades_and_upgrades_again(db_url):
+    from alembic import command
+
+    from huntwatch.state.migrate import alembic_config
+
+    db = Database(db_url)
+    db.upgrade()
+    cfg = alembic_config(db.engine)
+    with db.engine.begin() as con:
+        cfg.attributes["connection"] = con
+        command.downgrade(cfg, "base")
+    assert current_revision(db.engine) is None
+    assert "tenants" not in inspect(db.engine).get_table_names()
+    db.upgrade()
+    assert current_revision(db.engine) == head_revision()
+    db.engine.dispose()
