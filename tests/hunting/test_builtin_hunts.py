@@ -29,11 +29,11 @@ HUNTS = load_hunts()
 T0 = dt.datetime(2024, 5, 1, 9, 0, 0)
 
 
-def _proc(key: str, parent: str, child: str, cmd: str) -> dict[str, Any]:
+def _proc(key: str, parent: str, child: str, cmd: str, minute: float = 0) -> dict[str, Any]:
     return {
         "TenantId": "t",
         "EventKey": key,
-        "Timestamp": T0,
+        "Timestamp": T0 + dt.timedelta(minutes=minute),
         "DeviceName": "ws1",
         "ActionType": "ProcessCreated",
         "FileName": child,
@@ -54,6 +54,30 @@ SYNTHETIC: dict[str, tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = {
         [
             _proc("b1", "winword.exe", "splwow64.exe", "splwow64.exe 12288"),
             _proc("b2", "explorer.exe", "powershell.exe", "powershell.exe"),
+        ],
+    ),
+    "archive-with-password-or-staging": (
+        "DeviceProcessEvents",
+        [_proc("a1", "cmd.exe", "7z.exe", r"7z.exe a -pS3cret C:\ProgramData\out.7z C:\Users\bob\Documents")],
+        [_proc("a2", "explorer.exe", "7z.exe", r"7z.exe x C:\Users\bob\Downloads\setup.7z")],
+    ),
+    "boot-recovery-disabled": (
+        "DeviceProcessEvents",
+        [_proc("r1", "cmd.exe", "bcdedit.exe", "bcdedit /set {default} recoveryenabled No")],
+        [_proc("r2", "cmd.exe", "bcdedit.exe", "bcdedit /enum")],
+    ),
+    "discovery-command-burst": (
+        "DeviceProcessEvents",
+        [
+            _proc("d1", "cmd.exe", "whoami.exe", "whoami /all", 0),
+            _proc("d2", "cmd.exe", "net.exe", 'net group "domain admins" /domain', 1),
+            _proc("d3", "cmd.exe", "nltest.exe", "nltest /domain_trusts", 2),
+            _proc("d4", "cmd.exe", "ipconfig.exe", "ipconfig /all", 3),
+        ],
+        [  # the same commands spread over a day are ordinary troubleshooting
+            _proc("q1", "cmd.exe", "whoami.exe", "whoami", 0),
+            _proc("q2", "cmd.exe", "ipconfig.exe", "ipconfig /all", 300),
+            _proc("q3", "cmd.exe", "nltest.exe", "nltest /dsgetdc:corp", 900),
         ],
     ),
 }
