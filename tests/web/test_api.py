@@ -22,6 +22,9 @@ def test_health_openapi_and_metrics(app_world):
     assert c.get("/api/v1/alerts").status_code == 401
     metrics = c.get("/metrics").text
     assert 'huntwatch_http_requests_total{method="GET",route="/api/v1/alerts",status="401"}' in metrics
+    admin = _client(app_world, "a_admin")
+    admin.post(f"/api/v1/tenants/{app_world.a}/sample-notification")
+    assert 'huntwatch_alerts{severity="high",status="new"} 1.0' in c.get("/metrics").text
 
 
 def test_session_sign_in_needs_csrf_for_changes(app_world):

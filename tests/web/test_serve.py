@@ -77,6 +77,12 @@ def test_serve_real_server_with_sensor_ingest(tmp_path):
         assert httpx.get(f"{base}/api/v1/alerts", headers=headers).status_code == 403
         metrics = httpx.get(f"{base}/metrics").text
         assert 'huntwatch_ingested_events_total{tenant="acme"} 1.0' in metrics
+        deadline = time.monotonic() + 60  # the worker hunts, correlates and ranks the new data on its schedule
+        while "huntwatch_worker_cycles 0.0" in metrics or "huntwatch_worker_cycles" not in metrics:
+            assert time.monotonic() < deadline, metrics
+            time.sleep(0.5)
+            metrics = httpx.get(f"{base}/metrics").text
+        assert "huntwatch_worker_last_cycle_errors 0.0" in metrics
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -18,6 +18,7 @@ from huntwatch.config import Settings
 from huntwatch.lake import DuckDBEngine
 from huntwatch.service import Actor, AuthenticationFailed, PermissionDenied, accounts
 from huntwatch.service.secrets import SecretBox
+from huntwatch.service.worker import Worker
 from huntwatch.state import Database
 
 SESSION_COOKIE = "hw_session"
@@ -32,6 +33,7 @@ class AppContext:
     engine: DuckDBEngine
     box: SecretBox
     max_ingest_bytes: int = 32 * 1024 * 1024
+    worker: Worker | None = None  # set by ``huntwatch serve`` when it runs the worker
 
 
 def context(request: Request) -> AppContext:

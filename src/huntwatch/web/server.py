@@ -28,6 +28,7 @@ def serve(
     ctx = app.state.ctx
     worker = Worker(ctx.db, ctx.engine, worker_interval) if worker_interval else None
     if worker is not None:
+        ctx.worker = worker
         worker.start()
     try:
         uvicorn.run(app, host=host, port=port, log_level=log_level)
