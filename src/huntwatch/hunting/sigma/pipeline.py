@@ -139,6 +139,39 @@ FIELD_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 
+# Defender's operational log names its fields with spaces ("Threat Name"); Sigma rules write ThreatName.
+_DEFENDER_FIELDS = (
+    "Threat Name",
+    "Threat ID",
+    "Severity Name",
+    "Severity ID",
+    "Category Name",
+    "Category ID",
+    "Source Name",
+    "Source ID",
+    "Process Name",
+    "Detection User",
+    "Detection ID",
+    "Detection Time",
+    "Product Name",
+    "Product Version",
+    "Action Name",
+    "Action ID",
+    "Error Code",
+    "Error Description",
+    "Engine Version",
+    "Signature Version",
+    "Feature Name",
+    "Feature ID",
+    "Old Value",
+    "New Value",
+    "Execution Name",
+    "Status Code",
+)
+SERVICE_FIELD_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
+    "windefend": {name.replace(" ", ""): (name.replace(" ", ""), name) for name in _DEFENDER_FIELDS},
+}
+
 
 def _state(key: str, value: object, ident: str, **logsource: str) -> ProcessingItem:
     return ProcessingItem(
@@ -158,4 +191,6 @@ def windows_pipeline() -> ProcessingPipeline:
         items.append(_state(STATE_SOURCES, sources, f"huntwatch_logsource_{service}", service=service))
     for category, mapping in FIELD_SOURCES.items():
         items.append(_state(STATE_FIELDS, mapping, f"huntwatch_fields_{category}", category=category))
+    for service, mapping in SERVICE_FIELD_SOURCES.items():
+        items.append(_state(STATE_FIELDS, mapping, f"huntwatch_fields_{service}", service=service))
     return ProcessingPipeline(name="Huntwatch Windows RawEvents", priority=20, items=items)
