@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from huntwatch.cli import main
 from huntwatch.config import settings
-from huntwatch.service import accounts
+from huntwatch.service import AuthenticationFailed, accounts
 from huntwatch.state import Database
 
 
@@ -34,3 +35,11 @@ def test_admin_bootstrap_commands(tmp_path, monkeypatch):
     tokens = json.loads(run(main, ["admin", "list-tokens", "--format", "json"]).output)
     assert tokens[0]["prefix"] == token[:10] and token not in json.dumps(tokens)
     assert run(main, ["admin", "list-users", "--tenant", "nope"]).exit_code != 0
+    r = run(main, ["admin", "set-password", "ann@acme.test", "--password", "another long pw"])
+    assert r.exit_code == 0, r.output
+    with Database(settings().database_url).session() as s:
+        accounts.sign_in(s, "ann@acme.test", "another long pw")
+    assert run(main, ["admin", "set-password", "nobody@acme.test", "--password", "another long pw"]).exit_code == 1
+    assert run(main, ["admin", "revoke-token", str(tokens[0]["id"])]).exit_code == 0
+    with Database(settings().database_url).session() as s, pytest.raises(AuthenticationFailed):
+        accounts.resolve_token(s, token)

@@ -77,6 +77,32 @@ def register(group: click.Group) -> None:
             raise click.ClickException(str(exc)) from exc
         click.echo(plain)
 
+    @admin.command("set-password")
+    @click.argument("email")
+    @click.password_option(help="Asked for when not given.")
+    def set_password(email: str, password: str) -> None:
+        """Set a user's password and lift any lockout."""
+        try:
+            with _db().session() as s:
+                user = next((u for u in accounts.list_users(s, _actor()) if u.email == email.strip().lower()), None)
+                if user is None:
+                    raise click.ClickException(f"no user {email}")
+                accounts.update_user(s, _actor(), user.id, password=password)
+                click.echo(f"password of {user.email} changed")
+        except ServiceError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    @admin.command("revoke-token")
+    @click.argument("token_id", type=int)
+    def revoke_token(token_id: int) -> None:
+        """Revoke an API token by id (see list-tokens); clients using it are refused at once."""
+        try:
+            with _db().session() as s:
+                token = accounts.revoke_token(s, _actor(), token_id)
+                click.echo(f"revoked token {token.prefix}… (id {token.id})")
+        except ServiceError as exc:
+            raise click.ClickException(str(exc)) from exc
+
     @admin.command("list-tenants")
     @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
     def list_tenants(fmt: str) -> None:
