@@ -37,6 +37,15 @@ def test_inline_case_flag_and_literal_and_full_match() -> None:
     assert " LIKE '%a%'" in to_spark_sql("SELECT 1 FROM t WHERE regexp_matches(x, 'a', 'ic')").sql
 
 
+def test_time_bucket_and_like_backslashes() -> None:
+    out = to_spark_sql("SELECT time_bucket(INTERVAL 15 MINUTE, Timestamp) AS b FROM t WHERE x LIKE '%\\temp\\%'")
+    assert "DATE_BIN" not in out.sql and "TIMESTAMP_MICROS" in out.sql
+    # DuckDB's backslash is literal; Spark's escapes: one becomes two, then doubled again in the SQL literal
+    assert "LIKE '%" + "\\" * 4 + "temp" + "\\" * 4 + "%'" in out.sql
+    with pytest.raises(QueryError):
+        to_spark_sql("SELECT time_bucket(INTERVAL 1 MONTH, Timestamp) FROM t")
+
+
 def test_numbered_parameters_are_reordered() -> None:
     out = to_spark_sql("SELECT $2 AS a FROM t WHERE b = $1 AND c = $2")
     assert out.sql.count("?") == 3
@@ -172,6 +181,8 @@ PARITY_QUERIES = [
     "SELECT DeviceName, min(Timestamp) AS first_seen, max(Timestamp) AS last_seen, "
     "count(DISTINCT FileName) AS files FROM DeviceProcessEvents GROUP BY DeviceName HAVING count(*) > 3",
     "SELECT count(*) AS n, max(RegistryKey) AS k FROM DeviceRegistryEvents",
+    "SELECT DeviceName, time_bucket(INTERVAL 15 MINUTE, Timestamp) AS bucket, count(*) AS n "
+    "FROM DeviceProcessEvents WHERE ProcessCommandLine ILIKE '%\\temp\\%' OR FileName LIKE '%.exe' GROUP BY ALL",
     "SELECT coalesce(InitiatingProcessFileName, 'unknown') AS parent, count(*) AS n FROM DeviceProcessEvents "
     "GROUP BY 1",
 ]

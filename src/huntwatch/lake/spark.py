@@ -14,6 +14,7 @@ Arrow tables, so callers cannot tell the engines apart except by speed.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import uuid
@@ -71,7 +72,15 @@ def to_spark_sql(sql: str) -> SparkSQL:
     order: list[int] = []
     numbered = False
     for node in list(tree.walk()):
-        if isinstance(node, exp.Placeholder):
+        if isinstance(node, exp.Like | exp.ILike) and not isinstance(node.parent, exp.Escape):
+            # DuckDB's LIKE has no escape character unless one is named; Spark's default is '\'.
+            pattern = node.expression
+            if isinstance(pattern, exp.Literal) and pattern.is_string and "\\" in str(pattern.this):
+                pattern.replace(exp.Literal.string(str(pattern.this).replace("\\", "\\\\")))
+    for node in list(tree.walk()):
+        if isinstance(node, exp.DateBin):
+            node.replace(_time_bucket(node))
+        elif isinstance(node, exp.Placeholder):
             if node.this is not None:
                 numbered = True
                 order.append(int(str(node.this)) - 1)
@@ -90,6 +99,41 @@ def to_spark_sql(sql: str) -> SparkSQL:
     except sqlglot.errors.SqlglotError as exc:
         raise QueryError(f"cannot express the query in Spark SQL: {exc}") from exc
     return SparkSQL(text, tuple(order) if numbered else None)
+
+
+# DuckDB's time_bucket origin for sub-month widths: Monday 2000-01-03 00:00:00 UTC, in microseconds.
+_BUCKET_ORIGIN_US = 946_857_600 * 1_000_000
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+
+
+def _interval_seconds(interval: exp.Expression) -> int:
+    if isinstance(interval, exp.Interval):
+        amount, unit = (
+            str(interval.this.this if interval.this else ""),
+            str(interval.unit.this if interval.unit else ""),
+        )
+        if not unit:  # INTERVAL '15 minutes'
+            amount, _, unit = amount.strip().partition(" ")
+        unit = unit.strip().lower().rstrip("s")
+        if unit in _UNIT_SECONDS:
+            try:
+                return int(float(amount) * _UNIT_SECONDS[unit])
+            except ValueError:
+                pass
+    raise QueryError(f"time_bucket needs a literal interval in seconds to weeks, not {interval.sql('duckdb')}")
+
+
+def _time_bucket(node: exp.DateBin) -> exp.Expression:
+    """DuckDB ``time_bucket(width, ts)`` (no Spark equivalent) as arithmetic on microseconds since the epoch."""
+    if node.args.get("zone") or len([a for a in node.args.values() if a is not None]) > 2:
+        raise QueryError("time_bucket with an origin, offset or zone is not supported on Spark")
+    width = _interval_seconds(node.this) * 1_000_000
+    ts = node.expression.sql("spark")
+    return sqlglot.parse_one(
+        f"CAST(TIMESTAMP_MICROS({_BUCKET_ORIGIN_US} + FLOOR((UNIX_MICROS(CAST({ts} AS TIMESTAMP)) - "
+        f"{_BUCKET_ORIGIN_US}) / {width}) * {width}) AS TIMESTAMP_NTZ)",
+        read="spark",
+    )
 
 
 def _regex_test(subject: exp.Expression, pattern: exp.Expression, flag: exp.Expression | None, *, full: bool):
@@ -272,6 +316,8 @@ class SparkEngine:
             builder = builder.config(key, value)
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel(self.log_level)
+        # PySpark logs each failed query as an ERROR with its JVM stack; callers get a QueryError instead.
+        logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
         return session
 
     def close(self) -> None:
