@@ -41,6 +41,8 @@ def test_portal_end_to_end(browser, server) -> None:  # type: ignore[no-untyped-
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    blocked: list[str] = []  # our own pages must not need anything the CSP forbids
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
 
     page.goto(f"{base}/alerts")
     assert "/sign-in" in page.url
@@ -100,4 +102,5 @@ def test_portal_end_to_end(browser, server) -> None:  # type: ignore[no-untyped-
                        ("17-users", "/admin/users"), ("18-models", "/admin/models")]:  # fmt: skip
         page.goto(base + path)
         _check(page, name, dialogs)
+    assert blocked == []
     context.close()
