@@ -58,6 +58,7 @@ def test_publish_creates_a_notification_alert_and_a_verdict(world):
         assert s.scalar(select(StoryEvent.action).where(StoryEvent.story_id == world.story)) == "published"
         with pytest.raises(Conflict):
             publishing.publish(s, expert, world.story)
+        assert [st.id for st in publishing.hunting_queue(s, expert)] == [world.low_story]  # published ones leave
     with world.db.session() as s:
         page = alerts.list_alerts(s, world.actors["a_reader"])
         assert [a.title for a in page.items] == ["Hands-on-keyboard attack on ws001"] and page.total == 1

@@ -57,6 +57,8 @@ def list_stories(
     status: str | None = "open",
     limit: int = 100,
     offset: int = 0,
+    *,
+    unpublished: bool = False,
 ) -> list[Story]:
     """Stories ranked as the hunting queue shows them: model score, then significance, then recency."""
     q = select(Story)
@@ -69,17 +71,16 @@ def list_stories(
             q = q.where(Story.tenant_id.in_(visible))
     if status:
         q = q.where(Story.status == status)
+    if unpublished:
+        q = q.where(~select(Alert.id).where(Alert.story_id == Story.id, Alert.is_sample.is_(False)).exists())
     q = q.order_by(Story.score.desc().nulls_last(), Story.significance.desc(), Story.last_seen.desc(), Story.id)
     return list(s.scalars(q.offset(offset).limit(limit)))
 
 
-def hunting_queue(s: Session, actor: Actor, limit: int = 100) -> list[Story]:
+def hunting_queue(s: Session, actor: Actor, limit: int = 100, offset: int = 0) -> list[Story]:
     """Open stories of enrolled tenants not yet published, for experts."""
     require_provider(actor, ("expert", "provider_admin"))
-    published = select(Alert.story_id).where(Alert.story_id.is_not(None), Alert.is_sample.is_(False))
-    stories = list_stories(s, actor, status="open", limit=limit * 2)
-    done = set(s.scalars(published.where(Alert.story_id.in_([st.id for st in stories]))))
-    return [st for st in stories if st.id not in done][:limit]
+    return list_stories(s, actor, status="open", limit=limit, offset=offset, unpublished=True)
 
 
 def get_story(s: Session, actor: Actor, story_id: int) -> Story:

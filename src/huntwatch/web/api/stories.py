@@ -30,9 +30,9 @@ def list_stories(
 
 
 @router.get("/queue", response_model=list[StorySummary])
-def hunting_queue(limit: int = 100, who: Actor = Depends(actor), s: Session = SessionDep) -> Any:
+def hunting_queue(limit: int = 100, offset: int = 0, who: Actor = Depends(actor), s: Session = SessionDep) -> Any:
     """Open, unpublished stories of enrolled tenants, ranked by the model; for experts."""
-    return publishing.hunting_queue(s, who, min(max(limit, 1), 500))
+    return publishing.hunting_queue(s, who, min(max(limit, 1), 500), max(offset, 0))
 
 
 @router.get("/stories/{story_id}", response_model=StoryOut)
