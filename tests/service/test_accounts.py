@@ -66,6 +66,18 @@ def test_sign_in_session_and_lockout(world):
         accounts.sign_in(s, "tenant_reader@a.test", world.password)
 
 
+def test_expired_sessions_fail_and_are_purged(world):
+    with world.db.session() as s:
+        cookie, session = accounts.sign_in(s, "tenant_reader@a.test", world.password)
+    with world.db.session() as s:
+        s.get(WebSession, session.id).expires_at = dt.datetime(2000, 1, 1)
+    with pytest.raises(AuthenticationFailed), world.db.session() as s:
+        accounts.resolve_session(s, cookie)
+    with world.db.session() as s:
+        assert accounts.purge_expired_sessions(s) == 1
+        assert s.scalar(select(WebSession)) is None
+
+
 def test_sign_out_and_disabled_user(world):
     with world.db.session() as s:
         cookie, _ = accounts.sign_in(s, "tenant_analyst@a.test", world.password)

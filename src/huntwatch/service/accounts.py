@@ -13,7 +13,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from huntwatch.lake.store import LakeError, check_tenant
@@ -270,6 +270,11 @@ def resolve_session(s: Session, cookie: str, ip: str = "") -> tuple[Actor, WebSe
     if user is None or user.disabled:
         raise AuthenticationFailed("not signed in")
     return actor_for_user(user, ip), session
+
+
+def purge_expired_sessions(s: Session) -> int:
+    """Delete sessions past their expiry (the worker calls this each cycle)."""
+    return s.execute(delete(WebSession).where(WebSession.expires_at <= utcnow())).rowcount or 0
 
 
 def sign_out(s: Session, actor: Actor, cookie: str) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from huntwatch.config import settings
 from huntwatch.lake import DuckDBEngine
+from huntwatch.service.accounts import purge_expired_sessions
 from huntwatch.service.delivering import deliver_alert
 from huntwatch.service.publishing import auto_publish
 from huntwatch.state import Database
@@ -83,6 +84,7 @@ def run_cycle(
                 break  # the later steps of this tenant depend on this one
     try:
         with db.session() as s:
+            purge_expired_sessions(s)
             report.published = [a.id for a in auto_publish(s)]
         for alert_id in report.published:
             deliver_alert(db, alert_id)
