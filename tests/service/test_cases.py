@@ -251,9 +251,10 @@ def test_sla_policy_per_plan_is_frozen_into_new_cases(eod):
             cases.set_sla_policy(s, SYSTEM, "standard", first_response_days=3, resolution_days=1)
         cases.set_sla_policy(s, SYSTEM, "standard", first_response_days=1, resolution_days=5, reopen_days=3,
                              weekend=[5, 6], holidays=["2026-12-25"])  # fmt: skip
-        assert cases.sla_policy(s, w.actors["a_reader"], "standard")["first_response_days"] == 1
+        assert cases.tenant_sla(s, w.actors["a_reader"], w.a)["first_response_days"] == 1
+        assert [p["plan"] for p in cases.list_sla_policies(s, w.actors["expert"])] == ["standard"]
         with pytest.raises(NotFound):
-            cases.sla_policy(s, w.actors["a_reader"], "premium")
+            cases.tenant_sla(s, w.actors["a_reader"], w.b)
     cid = _ask(w)
     with w.db.session() as s:
         assert s.get(Case, cid).sla == {"plan": "standard", "first_response_days": 1.0, "resolution_days": 5.0,

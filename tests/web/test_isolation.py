@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from huntwatch.service import Actor, accounts, delivering, enrollment, publishing
+from huntwatch.service import Actor, accounts, cases, delivering, enrollment, publishing
 from huntwatch.service.testing import enroll
 from huntwatch.state import Base, StoryEvent
 
@@ -55,6 +55,18 @@ def bodies(t: int) -> dict[tuple[str, str], Any]:
         ("DELETE", f"{p}/contacts/{{contact_id}}"): None,
         ("POST", f"{p}/tenants/{{tenant_id}}/sample-notification"): None,
         ("POST", f"{p}/ingest"): "raw",
+        ("POST", f"{p}/cases"): {"tenant_id": t, "category": "threat_intelligence", "question": "q",
+                                 "correspondence_email": "x@x.test"},
+        ("POST", f"{p}/cases/{{case_id}}/messages"): {"body": "hello"},
+        ("POST", f"{p}/cases/{{case_id}}/progress-reports"): {"outcome": "more_time_needed", "body": "x"},
+        ("POST", f"{p}/cases/{{case_id}}/status"): {"status": "closed"},
+        ("POST", f"{p}/cases/{{case_id}}/assign"): None,
+        ("POST", f"{p}/cases/{{case_id}}/links"): {},
+        ("POST", f"{p}/cases/{{case_id}}/publish"): {"message_id": 1},
+        ("POST", f"{p}/cases/{{case_id}}/attachments"): {"filename": "x.txt", "content_base64": "eA=="},
+        ("POST", f"{p}/case-templates"): {"title": "t", "body": "b"},
+        ("DELETE", f"{p}/case-templates/{{template_id}}"): None,
+        ("PUT", f"{p}/case-sla-policies/{{plan}}"): {"first_response_days": 1},
     }  # fmt: skip
 
 
@@ -83,7 +95,12 @@ def owned_objects(w, tenant_id: int) -> dict[str, int]:  # type: ignore[no-untyp
             "token_id": accounts.create_token(s, system, "sensor", tenant_id, "victim")[1].id,
             "user_id": accounts.create_user(s, system, f"victim{tenant_id}@x.test", "long enough pw",
                                             "tenant_reader", tenant_id).id,
+            "template_id": cases.create_template(s, system, f"template {tenant_id}", "body").id,
+            "plan": "standard",
         }  # fmt: skip
+        ids["case_id"] = cases.ask(s, system, tenant_id, category="threat_intelligence", question="q",
+                                   correspondence_email="c@x.test").id  # fmt: skip
+        ids["attachment_id"] = cases.add_attachment(s, system, ids["case_id"], "n.txt", b"x").id
     return ids
 
 
@@ -239,7 +256,8 @@ def test_positive_control_own_tenant_reads_succeed(iso):
     """The refusals above mean something only if the same calls succeed on the caller's own tenant."""
     w = iso
     client = _client(w, "a_admin")
-    provider_only = {"/api/v1/enrollments", "/api/v1/queue", "/api/v1/stories/{story_id}/draft"}
+    provider_only = {"/api/v1/enrollments", "/api/v1/queue", "/api/v1/stories/{story_id}/draft",
+                     "/api/v1/case-templates", "/api/v1/case-sla-policies"}  # fmt: skip
     checked = 0
     for method, template, query in routes(client):
         if method != "GET" or (method, template) in PUBLIC | SELF or template in provider_only:

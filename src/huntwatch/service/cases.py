@@ -416,6 +416,7 @@ def set_status(
 ) -> Case:
     """An explicit change: resolve, wait on the customer, close, reopen. Illegal changes are refused (409)."""
     case = get_case(s, actor, case_id)
+    _require_side(s, actor, case, frozenset({"customer", "expert"}))
     if status == "in_progress" and case.status == "submitted":
         return assign(s, actor, case_id, now=now)
     _move(s, actor, case, status, reason, now)
@@ -689,15 +690,13 @@ def delete_template(s: Session, actor: Actor, template_id: int) -> None:
     record(s, actor, "case_template.delete", "case_template", template_id)
 
 
-def sla_policy(s: Session, actor: Actor, plan: str) -> dict[str, Any]:
-    """A plan's case targets; tenant staff may read their own plan's, provider staff any."""
-    if actor.tenant_id is not None:
-        tenant = s.get(Tenant, actor.tenant_id)
-        if tenant is None or tenant.plan != plan:
-            raise NotFound("no such plan")
-    else:
-        require_provider(actor, ("expert", "provider_admin"))
-    return _sla_terms(s, plan)
+def tenant_sla(s: Session, actor: Actor, tenant_id: int) -> dict[str, Any]:
+    """The case targets of the tenant's plan, as a new case would freeze them now."""
+    require_read(s, actor, tenant_id)
+    tenant = s.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("no such tenant")
+    return _sla_terms(s, tenant.plan)
 
 
 def set_sla_policy(

@@ -18,6 +18,7 @@ from huntwatch.service.secrets import SecretBox
 from huntwatch.state import Database
 from huntwatch.web import errors, metrics
 from huntwatch.web.api import PREFIX, api
+from huntwatch.web.api import cases as cases_api
 from huntwatch.web.context import AppContext
 
 
@@ -49,6 +50,7 @@ def create_app(
     errors.install(app)
     metrics.install(app)
     app.include_router(api)
+    app.include_router(cases_api.router, prefix=PREFIX)
     install_pages = getattr(_optional("huntwatch.web.pages"), "install", None) if pages else None
     if install_pages is not None:
         install_pages(app)
