@@ -145,30 +145,36 @@ def _keys(leads: list[LeadCandidate]) -> list[tuple[str, tuple[str, ...]]]:
     return sorted((lead.hunt_id, tuple(sorted(lead.evidence))) for lead in leads)
 
 
-def test_hunts_and_sigma_on_a_standalone_cluster_equal_duckdb(cluster: str, dev_lake: Path, tmp_path: Path) -> None:
-    from huntwatch.hunting.sigma.ruleset import SigmaRuleSet
-
-    sigma = SigmaRuleSet.load([SHARED / "sigma" / d for d in SIGMA_DIRS])
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    db.create_all()
-    duck = DuckDBEngine(dev_lake)
-    # the reference: the real runner on the embedded engine, leads as stored in the state DB
-    report = run_hunts(duck, db, TENANT, analytics=[], sigma=sigma)
-    assert not report.errors, report.errors
-    reference = _keys(report.candidates)
-    hunt_ids = {h.id for h in load_hunts()}
-    assert len({k for k, _ in reference if k in hunt_ids}) >= 5
-    assert len({k for k, _ in reference if k.startswith("sigma:")}) >= 10
-
+@pytest.fixture(scope="module")
+def spark(cluster: str, dev_lake: Path) -> Iterator[SparkEngine]:
     conf = {
         "spark.driver.host": "127.0.0.1",
         "spark.driver.bindAddress": "127.0.0.1",
         "spark.executor.memory": "768m",
         "spark.cores.max": "1",
     }
-    with SparkEngine(dev_lake, master=cluster, conf=conf, shuffle_partitions=2) as spark:
-        on_spark = _hunt_leads(spark, TENANT) + sigma.run(spark, TENANT, timeout_s=300)
-        assert spark.spark.sparkContext.master == cluster
-        executors = spark.spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size()
+    with SparkEngine(dev_lake, master=cluster, conf=conf, shuffle_partitions=2) as engine:
+        yield engine
+        assert engine.spark.sparkContext.master == cluster
+        executors = engine.spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size()
         assert executors >= 2  # the driver and the worker's executor ran the jobs
-    assert _keys(on_spark) == reference
+
+
+def test_hunts_on_a_standalone_cluster_equal_duckdb(spark: SparkEngine, dev_lake: Path, tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    db.create_all()
+    # the reference: the real runner on the embedded engine
+    report = run_hunts(DuckDBEngine(dev_lake), db, TENANT, analytics=[])
+    assert not report.errors, report.errors
+    reference = _keys(report.candidates)
+    assert len({hunt_id for hunt_id, _ in reference}) >= 5
+    assert _keys(_hunt_leads(spark, TENANT)) == reference
+
+
+def test_sigma_on_a_standalone_cluster_equals_duckdb(spark: SparkEngine, dev_lake: Path) -> None:
+    from huntwatch.hunting.sigma.ruleset import SigmaRuleSet
+
+    sigma = SigmaRuleSet.load([SHARED / "sigma" / d for d in SIGMA_DIRS])
+    reference = _keys(sigma.run(DuckDBEngine(dev_lake), TENANT))
+    assert len({rule for rule, _ in reference}) >= 10
+    assert _keys(sigma.run(spark, TENANT, timeout_s=600)) == reference

@@ -298,6 +298,8 @@ class SparkEngine:
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", str(partitions))
             .config("spark.ui.enabled", "false")
+            # Compiled Sigma statements carry hundreds of predicates; planning them needs more than 1 GB.
+            .config("spark.driver.memory", "2g")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             # Views list exact catalog files: stat them on the driver rather than in a Spark job per view.
