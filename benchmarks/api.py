@@ -16,6 +16,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import tempfile
@@ -138,6 +139,7 @@ def main() -> None:
     ap.add_argument("--ingest-batches", type=int, default=5)
     ap.add_argument("--batch-events", type=int, default=5_000)
     ap.add_argument("--database-url", default=None)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary HUNTWATCH_HOME for inspection")
     args = ap.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="hw_bench_api_"))
@@ -185,6 +187,8 @@ def main() -> None:
           f"(gzip NDJSON, {args.batch_events} events per request)")  # fmt: skip
     server.should_exit = True
     thread.join(10)
+    if not args.keep:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
