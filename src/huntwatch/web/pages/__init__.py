@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from huntwatch.service import ServiceError
 from huntwatch.web.api import PREFIX
-from huntwatch.web.pages import admin, auth, console, portal
+from huntwatch.web.pages import admin, auth, cases, console, portal
 from huntwatch.web.pages.common import HERE, SignInRequired, render
 
 CSP = (
@@ -38,7 +38,7 @@ def _is_api(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (auth, portal, console, admin):
+    for module in (auth, portal, console, admin, cases):
         app.include_router(module.router)
     api_handler = app.exception_handlers.get(ServiceError)
 

@@ -18,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 from starlette.responses import Response
+from starlette.routing import NoMatchFound
 
 from huntwatch.service import Actor, AuthenticationFailed, PermissionDenied, accounts
 from huntwatch.state import Tenant, utcnow
@@ -151,7 +152,10 @@ def render(
     # Provider staff choose the tenant in the URL; links on a tenant's pages carry the choice along.
     tq = urlencode({"tenant": tenant.slug}) if who and who.is_provider and tenant else ""
     # The cases pages belong to the experts-on-demand work; link them once that router is mounted.
-    has_cases = any(getattr(route, "path", "") == "/cases" for route in request.app.routes)
+    try:
+        has_cases = bool(request.app.url_path_for("cases"))  # routers may be nested: ask by the route's name
+    except NoMatchFound:
+        has_cases = False
     values.update(request=request, who=who, tenant=tenant, now=utcnow(), tq=tq, has_cases=has_cases)
     values.setdefault("flash", DONE.get(request.query_params.get("done", ""), ""))
     return templates.TemplateResponse(request, name, values, status_code=status_code)
