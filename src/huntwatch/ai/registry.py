@@ -83,6 +83,7 @@ def save_version(
         s.flush()
         if activate:
             _activate(s, row)
+        s.flush()
         s.expunge(row)
     return row
 
@@ -92,6 +93,7 @@ def _activate(s: Any, row: ModelVersion) -> None:
         other.active = False
     s.flush()
     row.active = True
+    s.flush()
 
 
 def activate(db: Database, version: str) -> ModelVersion:

@@ -75,7 +75,7 @@ def default_lab_specs(tenants: int = len(TRAIN_SEEDS), devices: int = 16, days: 
     return lab_specs(list(TRAIN_SEEDS)[:tenants], devices=devices, days=days)
 
 
-def cross_validated(examples: Sequence[Example], *, seed: int = 0, folds: int = 4) -> dict[str, Any]:
+def cross_validated(examples: Sequence[Example], *, seed: int = 0, folds: int = 3) -> dict[str, Any]:
     """Out-of-fold AUROC and average precision, so a version's metrics are not measured on its training data."""
     y = np.array([e.label for e in examples])
     k = int(min(folds, y.sum(), len(y) - y.sum()))
@@ -102,12 +102,14 @@ def train(
     lab: Sequence[Example] = (),
     seed: int = 0,
     activate: bool = True,
+    validate: bool = True,
     params: dict[str, Any] | None = None,
 ) -> tuple[ModelVersion, RankingModel]:
-    """Train on every verdict plus ``lab`` examples, measure by cross-validation, save and (by default) activate."""
+    """Train on every verdict plus ``lab`` examples, measure by cross-validation (unless ``validate`` is
+    False), save and (by default) activate."""
     examples = [*verdict_examples(db), *lab]
     model = train_model(examples, seed=seed, weights={"verdict": VERDICT_WEIGHT})
-    metrics = {**model.trained_on, **cross_validated(examples, seed=seed)}
+    metrics = {**model.trained_on, **(cross_validated(examples, seed=seed) if validate else {})}
     row = save_version(
         db, model, metrics, activate=activate, extra_params={**(params or {}), "verdict_weight": VERDICT_WEIGHT}
     )

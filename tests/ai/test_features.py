@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from huntwatch.ai.features import FEATURE_NAMES, TenantCounts, device_role, lead_features, story_features
+from huntwatch.state import Database, Lead, Story
+from tests.ai.helpers import make_story
+
+
+def test_device_roles_from_behaviour_then_names() -> None:
+    assert device_role("DC-01.corp.example") == "dc"
+    assert device_role("wks-0004", ["domain controller"]) == "dc"
+    assert device_role("sql-01.corp.example") == "server"
+    assert device_role("wks-0004.corp.example") == "workstation"
+
+
+def test_story_features_cover_every_documented_feature(db: Database) -> None:
+    sid = make_story(db, "acme", significance=70, severity="high", tactics=("Credential Access", "Execution"), n=3)
+    with db.session() as s:
+        story = s.get_one(Story, sid)
+        story.scope = {
+            **story.scope,
+            "devices": [{"name": "dc-01", "roles": []}, {"name": "wks-0001", "roles": []}],
+            "accounts": [{"name": "adm", "privileges": ["domain admin"]}],
+            "lateral_movement": [{"source": "wks-0001", "target": "dc-01"}],
+            "files": [{"prevalence": 1}, {"prevalence": 9}],
+        }
+        leads = list(s.query(Lead).filter_by(story_id=sid))
+        f = story_features(story, leads, TenantCounts.load(s, story.tenant_id))
+    assert set(f) == set(FEATURE_NAMES)
+    assert f["prior"] == 70 and f["leads"] == 3 and f["max_severity"] == 3 and f["high_leads"] == 3
+    assert f["tactics"] == 2 and f["kill_chain_span"] > 0
+    assert f["domain_admin"] == 1 and f["on_dc"] == 1 and f["workstations"] == 1 and f["lateral_moves"] == 1
+    assert f["first_seen_binaries"] == 1
+
+
+def test_a_lead_alone_gets_a_prior_from_the_stories_package(db: Database) -> None:
+    sid = make_story(db, "acme", significance=10, severity="high", tactics=("Credential Access",))
+    with db.session() as s:
+        lead = s.query(Lead).filter_by(story_id=sid).one()
+        f = lead_features(lead, TenantCounts.load(s, lead.tenant_id))
+    assert set(f) == set(FEATURE_NAMES)
+    assert f["leads"] == 1 and f["prior"] > 0 and f["devices"] == 1

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from huntwatch.ai.ranking import TrainingError, prior_explanation, train_model
+from tests.ai.helpers import synthetic_examples
+
+
+def test_same_examples_and_seed_give_the_same_model() -> None:
+    a = train_model(synthetic_examples(), seed=3)
+    b = train_model(synthetic_examples(), seed=3)
+    assert a.fingerprint() == b.fingerprint()
+    rows = [e.features for e in synthetic_examples(20, seed=9)]
+    assert np.array_equal(a.predict(rows), b.predict(rows))
+
+
+def test_scores_are_probabilities_that_rank_attacks_higher() -> None:
+    model = train_model(synthetic_examples(200), seed=0)
+    test = synthetic_examples(100, seed=42)
+    p = model.predict([e.features for e in test])
+    assert ((p >= 0) & (p <= 1)).all()
+    y = np.array([e.label for e in test])
+    assert p[y == 1].mean() > p[y == 0].mean() + 0.2
+
+
+def test_explanation_is_deterministic_and_names_features_that_moved_the_score() -> None:
+    model = train_model(synthetic_examples(200), seed=0)
+    strong = dict(model.medians) | {"prior": 90.0, "tactics": 6.0, "kill_chain_span": 9.0, "max_severity": 4.0}
+    first = model.explain(strong)
+    assert first == model.explain(strong)
+    assert first and all(set(e) >= {"feature", "value", "baseline", "effect", "direction"} for e in first)
+    assert first[0]["direction"] == "up"
+    assert abs(first[0]["effect"]) == max(abs(e["effect"]) for e in first)
+    # pushing a feature back to its baseline changes the score by exactly the reported effect
+    top = first[0]
+    base = dict(strong) | {top["feature"]: model.medians[top["feature"]]}
+    assert model.predict([strong])[0] - model.predict([base])[0] == pytest.approx(top["effect"], abs=1e-4)
+
+
+def test_one_class_cannot_train() -> None:
+    only_benign = [e for e in synthetic_examples(100) if e.label == 0]
+    with pytest.raises(TrainingError, match="true-attack"):
+        train_model(only_benign)
+
+
+def test_prior_explanation_lists_positive_components() -> None:
+    out = prior_explanation({"components": {"kill_chain": 20.0, "spread": 0.0, "severity": 15.0}})
+    assert [e["feature"] for e in out] == ["prior.kill_chain", "prior.severity"]
+    assert out[0]["effect"] == 0.2
