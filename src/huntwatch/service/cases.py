@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from huntwatch import delivery
 from huntwatch.config import settings
 from huntwatch.lake import DuckDBEngine
-from huntwatch.service import publishing, snapshots
+from huntwatch.service import alerts, publishing, snapshots
 from huntwatch.service.access import (
     Actor,
     require_expert_on,
@@ -165,6 +165,14 @@ def topic_for(kind: str, ref: str) -> tuple[str, str]:
     return "", ""
 
 
+def prefilled_topic(s: Session, actor: Actor, kind: str, ref: str) -> tuple[str, str]:
+    """The form's topic and link for the page the customer came from; an alert's carries its title."""
+    topic, link = topic_for(kind, ref)
+    if kind == "alert" and ref.isdigit():
+        topic = f"{topic}: {alerts.get_alert(s, actor, int(ref)).title}"
+    return topic[:300], link
+
+
 def _quote(value: str) -> str:
     return quote(value, safe="")
 
@@ -234,6 +242,8 @@ def ask(
                 raise InvalidInput("an alert is named by its number")
             snapshot = snapshots.alert_snapshot(s, actor, int(context_ref))
     default_topic, link = topic_for(context_kind, context_ref)
+    if context_kind == "alert":
+        default_topic = f"{default_topic}: {snapshot['alert']['title']}"[:300]
     topic = (topic.strip() or default_topic or question.splitlines()[0])[:300]
     first_look = snapshots.first_look(s, engine, tenant, snapshot) if engine is not None and context_kind else {}
     now = utcnow()

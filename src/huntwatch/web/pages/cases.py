@@ -103,7 +103,7 @@ def ask_form(
     """The question form, pre-filled from the page it was opened on; or why asking is not possible now."""
     t = tenant_in_view(s, who.actor, tenant or None)
     kind = context if context in cases.CONTEXT_KINDS else ""
-    topic, link = cases.topic_for(kind, id) if kind and id else ("", "")
+    topic, link = cases.prefilled_topic(s, who.actor, kind, id) if kind and id else ("", "")
     return render(
         request, "cases/new.html", who, tenant=t, ask=cases.ask_state(s, who.actor, t.id), context_kind=kind,
         context_ref=id if kind else "", topic=topic, link=link, category=cases.CONTEXT_CATEGORY.get(kind, ""),
