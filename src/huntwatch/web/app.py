@@ -38,7 +38,7 @@ def create_app(
         version=__version__,
         description="Managed threat hunting: endpoint attack notifications, enrollment, delivery, sensor ingest.",
         openapi_url=f"{PREFIX}/openapi.json",
-        docs_url=f"{PREFIX}/docs",
+        docs_url=None,  # Swagger UI would load third-party JavaScript from a CDN: offline sites get the JSON only
         redoc_url=None,
     )
     app.state.ctx = AppContext(
