@@ -44,6 +44,8 @@ def test_time_bucket_and_like_backslashes() -> None:
     assert "LIKE '%" + "\\" * 4 + "temp" + "\\" * 4 + "%'" in out.sql
     with pytest.raises(QueryError):
         to_spark_sql("SELECT time_bucket(INTERVAL 1 MONTH, Timestamp) FROM t")
+    # Spark's chr() wraps at 256: the right-to-left override must stay U+202E, not '.'
+    assert "\u202e" in to_spark_sql("SELECT 1 FROM t WHERE x LIKE '%' || chr(8238) || '%'").sql
 
 
 def test_numbered_parameters_are_reordered() -> None:

@@ -78,7 +78,10 @@ def to_spark_sql(sql: str) -> SparkSQL:
             if isinstance(pattern, exp.Literal) and pattern.is_string and "\\" in str(pattern.this):
                 pattern.replace(exp.Literal.string(str(pattern.this).replace("\\", "\\\\")))
     for node in list(tree.walk()):
-        if isinstance(node, exp.DateBin):
+        if isinstance(node, exp.Chr) and _literal_codepoints(node) is not None:
+            # Spark's chr() takes the code modulo 256 (chr(8238) would be '.'); spell the character instead.
+            node.replace(exp.Literal.string("".join(map(chr, _literal_codepoints(node) or []))))
+        elif isinstance(node, exp.DateBin):
             node.replace(_time_bucket(node))
         elif isinstance(node, exp.Placeholder):
             if node.this is not None:
@@ -99,6 +102,13 @@ def to_spark_sql(sql: str) -> SparkSQL:
     except sqlglot.errors.SqlglotError as exc:
         raise QueryError(f"cannot express the query in Spark SQL: {exc}") from exc
     return SparkSQL(text, tuple(order) if numbered else None)
+
+
+def _literal_codepoints(node: exp.Chr) -> list[int] | None:
+    args = node.expressions
+    if args and all(isinstance(a, exp.Literal) and not a.is_string for a in args):
+        return [int(str(a.this)) for a in args]
+    return None
 
 
 # DuckDB's time_bucket origin for sub-month widths: Monday 2000-01-03 00:00:00 UTC, in microseconds.
