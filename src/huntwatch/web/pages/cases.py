@@ -129,6 +129,7 @@ def ask(
         s, who.actor, t.id, category=category, question=question, correspondence_email=correspondence_email,
         topic=topic, context_kind=context_kind, context_ref=context_ref, engine=ctx.engine,
     )  # fmt: skip
+    s.commit()  # before the redirect, so the next page sees the change
     return _back(f"/cases/{case.id}", who, t, done="asked")
 
 
@@ -160,6 +161,7 @@ async def customer_reply(
         body = f"Attached {file.filename}."  # a file alone answers too (the samples the expert asked for)
     msg = cases.reply(s, who.actor, case_id, body)
     await _upload(s, who, case_id, file, msg.id)
+    s.commit()  # before the redirect, so the next page sees the change
     return _back(f"/cases/{case_id}", who, s.get(Tenant, case.tenant_id), done="attached" if chosen else "sent")
 
 
@@ -172,6 +174,7 @@ def customer_status(
     s: Session = Depends(session),
 ) -> Response:
     case = cases.set_status(s, who.actor, case_id, status, reason)
+    s.commit()  # before the redirect, so the next page sees the change
     return _back(f"/cases/{case_id}", who, s.get(Tenant, case.tenant_id), done="status")
 
 
@@ -247,6 +250,7 @@ def _deliver(tasks: BackgroundTasks, ctx: AppContext, request: Request, message_
 @router.post("/console/cases/{case_id}/take")
 def take(case_id: int, who: Viewer = Depends(form_viewer), s: Session = Depends(session)) -> Response:
     cases.assign(s, who.actor, case_id)
+    s.commit()
     return RedirectResponse(f"/console/cases/{case_id}?done=taken", status_code=303)
 
 
@@ -282,6 +286,7 @@ def expert_status(
     s: Session = Depends(session),
 ) -> Response:
     cases.set_status(s, who.actor, case_id, status, reason)
+    s.commit()
     return RedirectResponse(f"/console/cases/{case_id}?done=status", status_code=303)
 
 
@@ -301,6 +306,7 @@ def link(
         return int(value)
 
     cases.link(s, who.actor, case_id, number(story_id), number(alert_id))
+    s.commit()
     return RedirectResponse(f"/console/cases/{case_id}?done=linked", status_code=303)
 
 
