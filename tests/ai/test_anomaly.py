@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from huntwatch.ai import find_anomalies
 from huntwatch.ai.anomaly import HUNT_ID
-from huntwatch.hunting import list_leads
+from huntwatch.hunting import LeadCandidate, ensure_tenant, list_leads, save_candidates
 from huntwatch.ingest import ingest_paths
-from huntwatch.lab import generate
+from huntwatch.lab import GROUND_TRUTH, generate
 from huntwatch.lake import DuckDBEngine
 from huntwatch.state import Database
 
@@ -18,9 +19,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> DuckDBEngine:
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("anomaly")
+
+
+@pytest.fixture(scope="module")
+def lake(root: Path) -> DuckDBEngine:
     """The same organisation twice (same seed): once unchanged, once with the behaviour change."""
-    root = tmp_path_factory.mktemp("anomaly")
     engine = DuckDBEngine(root / "lake")
     for tenant, scenarios in (("baseline", []), ("changed", ["behaviour_change"])):
         manifest = generate(root / tenant, devices=12, days=3, scenarios=scenarios, seed=5)
@@ -34,14 +39,20 @@ def test_unchanged_baseline_raises_nothing(lake: DuckDBEngine) -> None:
     assert leads == [] and report.flagged == []
 
 
-def test_injected_change_raises_a_lead_that_says_what_and_compared_to_what(lake: DuckDBEngine, tmp_path: Path) -> None:
+def test_injected_change_raises_a_lead_that_says_what_and_compared_to_what(
+    lake: DuckDBEngine, root: Path, tmp_path: Path
+) -> None:
+    truth = json.loads((root / "changed" / GROUND_TRUTH).read_text())
+    change = next(sc for sc in truth["scenarios"] if sc["id"] == "behaviour_change")
     db = Database(f"sqlite:///{tmp_path / 's.db'}")
     db.create_all()
     report, leads = find_anomalies(lake, db, "changed")
     assert len(leads) == 1
     lead = leads[0]
     assert lead.source == "anomaly" and lead.hunt_id == HUNT_ID
-    assert any(p.endswith(".exe") and "\\programdata\\" in p for p in lead.details["new_programs"])
+    assert lead.entities["device"] == [d.lower() for d in change["devices"]]
+    assert change["first"][:13] <= lead.first_seen.isoformat()[:13] <= change["last"][:13]
+    assert lead.details["new_programs"] and all(p.endswith(".exe") for p in lead.details["new_programs"])
     assert lead.details["new_destinations"] and lead.details["hour"].endswith(("02:00:00", "03:00:00", "04:00:00"))
     unusual = {u["feature"]: u for u in lead.details["unusual"]}
     assert "new_images" in unusual and unusual["new_images"]["device_baseline_max"] == 0
@@ -55,10 +66,23 @@ def test_injected_change_raises_a_lead_that_says_what_and_compared_to_what(lake:
 
 
 def test_hours_another_lead_already_explains_are_left_to_it(lake: DuckDBEngine, tmp_path: Path) -> None:
-    from huntwatch.hunting import run_hunts
-
     db = Database(f"sqlite:///{tmp_path / 's.db'}")
     db.create_all()
-    run_hunts(lake, db, "changed")  # the first-seen-executable analytic already names the program
+    _, found = find_anomalies(lake, None, "changed")
+    hunt = LeadCandidate(
+        hunt_id="some-hunt",
+        source="hunt",
+        title="a hunt already names this activity",
+        severity="medium",
+        confidence=0.7,
+        tactics=["Execution"],
+        techniques=[],
+        first_seen=found[0].first_seen,
+        last_seen=found[0].last_seen,
+        evidence=found[0].evidence[:1],
+        entities={"device": [f"{found[0].entities['device'][0]}.corp.example"]},
+    )
+    with db.session() as s:
+        save_candidates(s, ensure_tenant(s, "changed").id, [hunt])
     report, leads = find_anomalies(lake, db, "changed")
-    assert report.skipped_covered == 1 and leads == []
+    assert report.skipped_covered == 1 and leads == [] and report.added == 0
