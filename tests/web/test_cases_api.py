@@ -12,6 +12,7 @@ from huntwatch.service import enrollment
 from huntwatch.service.access import Actor
 from huntwatch.service.testing import enroll
 from huntwatch.state import utcnow
+from tests.delivery.conftest import SECRET, webhook_receiver  # noqa: F401  (fixture)
 
 P = "/api/v1"
 
@@ -107,3 +108,19 @@ def test_templates_and_sla_policies_are_the_providers(w):
     assert r.status_code == 201 and r.json()["body"] == "Known tool."
     assert admin.get(f"{P}/cases/{cid}").json()["status"] == "resolved"
     assert provider.delete(f"{P}/case-templates/{tpl.json()['id']}").status_code == 204
+
+
+def test_an_expert_reply_is_delivered_to_the_tenants_webhook(w, webhook_receiver):  # noqa: F811
+    admin, expert = client(w, "a_admin"), client(w, "expert")
+    hook = {"channel": "webhook", "config": {"url": webhook_receiver.url, "secret": SECRET}}
+    assert admin.post(f"{P}/tenants/{w.a}/delivery/settings", json=hook).status_code == 201
+    cid = admin.post(f"{P}/cases", json={"category": "device_behaviour", "question": "q",
+                                         "correspondence_email": "soc@a.test"}).json()["id"]  # fmt: skip
+    admin.post(f"{P}/cases/{cid}/messages", json={"body": "customer note"})
+    assert webhook_receiver.requests == []  # the customer's own words are not sent back to them
+    r = expert.post(f"{P}/cases/{cid}/messages", json={"body": "We are on it."})
+    assert r.status_code == 201
+    got = webhook_receiver.requests[-1]["json"]
+    assert got["kind"] == "case_update" and got["data"]["body"] == "We are on it." and got["data"]["case_id"] == cid
+    shown = admin.get(f"{P}/cases/{cid}/deliveries").json()
+    assert [(d["channel"], d["status"]) for d in shown] == [("webhook", "delivered")]
