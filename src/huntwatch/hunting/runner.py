@@ -267,8 +267,10 @@ def _materialize(
     con.execute("CREATE SCHEMA IF NOT EXISTS recent")
     for name, need in needs.items():
         rows = sum(b.rows.get(name, 0) for b in catalog.batches)
-        if rows == 0 or rows > max_rows:
-            continue  # empty, or too big for memory: hunts read the view over Parquet directly
+        if rows == 0 or rows > max_rows or name == "RawEvents":
+            # empty, too big for memory, or RawEvents (its field maps cost more to copy than to re-read):
+            # hunts read the view over Parquet directly
+            continue
         names = table(name).names
         cols = names if need["all"] else [c for c in names if c in need["cols"] or c in ("Timestamp", "EventKey")]
         select_list = ", ".join(f'"{c}"' for c in cols)
