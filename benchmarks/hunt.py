@@ -154,6 +154,7 @@ def hunt_one(work: Path, tenant: str, sigma_dir: str | None) -> dict:
         "materialize_s": round(report.materialize_seconds, 2),
         "seconds_by_source": {k: round(v, 2) for k, v in by_source.items()},
         "candidates": len(report.candidates),
+        "slowest": [(o.id, round(o.seconds, 2)) for o in sorted(report.outcomes, key=lambda o: -o.seconds)[:8]],
         "errors": [f"{o.id}: {o.error}" for o in report.errors],
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
