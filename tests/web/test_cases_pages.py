@@ -131,3 +131,34 @@ def test_provider_staff_open_the_customer_pages_with_the_tenant(app, world):
         admin.get("/cases/new?" + "context=device&id=" + quote(EVIL_DEVICE, safe="") + "&tenant=tenant-a").status_code
         == 200
     )
+
+
+def test_case_settings_sla_and_answer_templates(app, world):
+    _subscribe(world)
+    provider, expert, admin = (_client(app, world, k) for k in ("provider_admin", "expert", "a_admin"))
+    page = provider.get("/console/case-settings")
+    assert 'id="sla-form"' in page.text
+    r = provider.post("/console/case-settings/sla", data={
+        "csrf": _csrf(page.text), "plan": "standard", "first_response_days": "1", "resolution_days": "5",
+        "reopen_days": "7", "weekend": "5,6", "holidays": "2026-12-24\n2026-12-25",
+    }, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    r = provider.post("/console/case-settings/templates", data={
+        "csrf": _csrf(page.text), "title": f"Benign {SCRIPT}", "outcome": "concluded", "body": "Known admin tool."},
+        follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    shown = expert.get("/console/case-settings")
+    assert "2026-12-24, 2026-12-25" in shown.text and SCRIPT not in shown.text and 'id="sla-form"' not in shown.text
+    bad = expert.post("/console/case-settings/sla", data={"csrf": _csrf(shown.text), "plan": "standard"})
+    assert bad.status_code == 403
+    assert admin.get("/console/case-settings").status_code == 403
+    form = admin.get("/cases/new")
+    r = admin.post("/cases/new", data={"csrf": _csrf(form.text), "category": "threat_intelligence",
+                                       "question": "FIN7?", "correspondence_email": "soc@a.test"},
+                   follow_redirects=False)  # fmt: skip
+    cid = int(r.headers["location"].split("/")[2].split("?")[0])
+    assert "first_response_days" not in admin.get(f"/cases/{cid}").text
+    assert "within 1.0 business days" in admin.get(f"/cases/{cid}").text
+    template_id = re.search(r'<option value="(\d+)"[^>]*>Benign', expert.get(f"/console/cases/{cid}").text).group(1)
+    bench = expert.get(f"/console/cases/{cid}", params={"template": template_id})
+    assert ">Known admin tool.</textarea>" in bench.text and 'value="concluded" checked' in bench.text

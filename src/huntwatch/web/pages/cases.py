@@ -36,6 +36,9 @@ DONE = {
     "reported": "Progress report sent to the customer.",
     "linked": "Link saved.",
     "published": "Published: the answer is now a notification in the tenant's alert queue.",
+    "sla": "Targets saved; cases asked from now on use them.",
+    "template": "Template saved.",
+    "template_deleted": "Template deleted.",
 }
 SLA_LABELS = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached", "paused": "Paused",
               "stopped": "Stopped"}  # fmt: skip
@@ -326,3 +329,68 @@ def publish(
     s.commit()
     tasks.add_task(deliver_alert, ctx.db, alert.id, box=ctx.box)
     return RedirectResponse(f"/console/cases/{case_id}?done=published", status_code=303)
+
+
+# --- case settings: SLA per plan and answer templates --------------------------------------------------------
+
+
+@router.get("/console/case-settings")
+def case_settings(request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)) -> Response:
+    """Experts read the plans' targets and the answer templates; the provider admin changes them."""
+    return render(
+        request, "cases/settings.html", who, policies=cases.list_sla_policies(s, who.actor),
+        templates=cases.list_templates(s, who.actor), editable=who.actor.is_provider_admin,
+        flash=_flash(request), **_common(),
+    )  # fmt: skip
+
+
+def _number(value: str, what: str) -> float:
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise InvalidInput(f"{what} is a number of days") from exc
+
+
+@router.post("/console/case-settings/sla")
+def save_sla(
+    plan: str = Form(...),
+    first_response_days: str = Form("2"),
+    resolution_days: str = Form("10"),
+    reopen_days: str = Form("14"),
+    weekend: str = Form("6,7"),
+    holidays: str = Form(""),
+    who: Viewer = Depends(form_viewer),
+    s: Session = Depends(session),
+) -> Response:
+    try:
+        days = [int(d) for d in weekend.replace(" ", "").split(",") if d]
+    except ValueError as exc:
+        raise InvalidInput("weekend days are ISO weekday numbers separated by commas (6,7)") from exc
+    cases.set_sla_policy(
+        s, who.actor, plan.strip(), first_response_days=_number(first_response_days, "the first response target"),
+        resolution_days=_number(resolution_days, "the resolution target"),
+        reopen_days=int(_number(reopen_days, "the reopen window")), weekend=days,
+        holidays=[h.strip() for h in holidays.replace(",", "\n").splitlines() if h.strip()],
+    )  # fmt: skip
+    s.commit()
+    return RedirectResponse("/console/case-settings?done=sla", status_code=303)
+
+
+@router.post("/console/case-settings/templates")
+def save_template(
+    title: str = Form(""),
+    body: str = Form(""),
+    outcome: str = Form(""),
+    who: Viewer = Depends(form_viewer),
+    s: Session = Depends(session),
+) -> Response:
+    cases.create_template(s, who.actor, title, body, outcome or None)
+    s.commit()
+    return RedirectResponse("/console/case-settings?done=template", status_code=303)
+
+
+@router.post("/console/case-settings/templates/{template_id}/delete")
+def delete_template(template_id: int, who: Viewer = Depends(form_viewer), s: Session = Depends(session)) -> Response:
+    cases.delete_template(s, who.actor, template_id)
+    s.commit()
+    return RedirectResponse("/console/case-settings?done=template_deleted", status_code=303)
