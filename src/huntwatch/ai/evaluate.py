@@ -95,6 +95,11 @@ def learning_curve(
     return points
 
 
+def _recording(source: str) -> str:
+    """The recording a SourceFile came from, spelled like labels.csv (archive members and .gz folded)."""
+    return Path(source.split("!", 1)[0]).name.removesuffix(".gz")
+
+
 def dataset_examples(shared: Path, workdir: Path, *, per_class: int = 12, seed: int = 0) -> list[Example]:
     """Stories from a seeded sample of labelled (ATT&CK-tagged) and unlabelled recordings in one tenant.
 
@@ -115,9 +120,9 @@ def dataset_examples(shared: Path, workdir: Path, *, per_class: int = 12, seed: 
     db.create_all()
     tenant = "datasets"
     run_pipeline(engine, db, tenant, paths)
-    attack_files = {Path(p).name for p in pick if p in set(labelled)}
+    attack_files = {_recording(p) for p in pick if p in set(labelled)}
     sources = engine.query("SELECT DISTINCT EventKey, SourceFile FROM RawEvents", tenant).to_pylist()
-    truth_keys = {r["EventKey"] for r in sources if Path(str(r["SourceFile"] or "")).name in attack_files}
+    truth_keys = {r["EventKey"] for r in sources if _recording(str(r["SourceFile"] or "")) in attack_files}
     return tenant_examples(engine, db, tenant, {}, f"dataset:{tenant}", attack=truth_keys)
 
 
