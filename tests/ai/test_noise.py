@@ -38,3 +38,16 @@ def test_a_bigger_budget_lowers_the_threshold(db: Database) -> None:
     large = noise_budget(db, "acme", devices=100, budget=28.0)  # 4 slots
     assert len(small.queued) == 2 and small.threshold == 0.4
     assert len(large.queued) == 4 and large.threshold == 0.2
+
+
+def test_scoring_applies_the_budget_to_the_queue(db: Database) -> None:
+    import warnings
+
+    from huntwatch.ai import ModelFallbackWarning, score_stories
+
+    ids = [make_story(db, "acme", significance=s) for s in (90, 50, 20)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ModelFallbackWarning)
+        report = score_stories(db, "acme", budget=7.0)  # 1 device from the scopes → one slot per day
+    assert report.queued == [ids[0]] and report.queue_threshold == 0.9
+    assert set(report.suppressed) == {ids[1], ids[2]}

@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import select
 
 from huntwatch.ai.features import tenant_story_features
+from huntwatch.ai.noise import DEFAULT_BUDGET, noise_budget
 from huntwatch.ai.ranking import prior_explanation
 from huntwatch.ai.registry import Loaded, load_active
+from huntwatch.lake import DuckDBEngine
 from huntwatch.state import Database, Story, StoryEvent, Tenant
 
 
@@ -29,6 +31,9 @@ class ScoreReport:
     fallback: bool
     warning: str | None = None
     scores: dict[int, float] = field(default_factory=dict)
+    queue_threshold: float | None = None  # from the tenant's noise budget
+    queued: list[int] = field(default_factory=list)
+    suppressed: dict[int, str] = field(default_factory=dict)  # story id → why it waits
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,11 +43,23 @@ class ScoreReport:
             "warning": self.warning,
             "scored": len(self.scores),
             "scores": {str(k): v for k, v in sorted(self.scores.items())},
+            "queue_threshold": self.queue_threshold,
+            "queued": self.queued,
+            "suppressed": {str(k): v for k, v in sorted(self.suppressed.items())},
         }
 
 
-def score_stories(db: Database, tenant: str, *, loaded: Loaded | None = None, actor: str = "system") -> ScoreReport:
-    """Score every open or closed story of ``tenant`` with the active model (or the prior, with a warning)."""
+def score_stories(
+    db: Database,
+    tenant: str,
+    *,
+    loaded: Loaded | None = None,
+    engine: DuckDBEngine | None = None,
+    budget: float = DEFAULT_BUDGET,
+    actor: str = "system",
+) -> ScoreReport:
+    """Score every open or closed story of ``tenant`` with the active model (or the prior, with a warning),
+    then apply the tenant's noise budget: the report says which stories the queue shows and why others wait."""
     loaded = loaded if loaded is not None else load_active(db)
     model = loaded.model
     report = ScoreReport(tenant, loaded.version if model else None, model is None, loaded.warning)
@@ -83,4 +100,8 @@ def score_stories(db: Database, tenant: str, *, loaded: Loaded | None = None, ac
                         },
                     )
                 )
+    noise = noise_budget(db, tenant, engine=engine, budget=budget)
+    report.queue_threshold = noise.threshold
+    report.queued = [r["story_id"] for r in noise.queued]
+    report.suppressed = {r["story_id"]: r["reason"] for r in noise.suppressed}
     return report

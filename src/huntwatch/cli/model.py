@@ -112,12 +112,12 @@ def register(group: click.Group) -> None:
     @click.option("--tenant", required=True)
     @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
     def score_cmd(tenant: str, fmt: str) -> None:
-        """Write Story.score and its explanation for every story of a tenant."""
-        _, db = _env()
+        """Write Story.score and its explanation for every story of a tenant; show the budgeted queue."""
+        engine, db = _env()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                report = score_stories(db, tenant)
+                report = score_stories(db, tenant, engine=engine)
             except ValueError as exc:
                 raise click.ClickException(str(exc)) from exc
         for w in caught:
@@ -125,8 +125,12 @@ def register(group: click.Group) -> None:
         if fmt == "json":
             emit_json(report.as_dict())
             return
-        rows = [{"story": k, "score": v} for k, v in sorted(report.scores.items(), key=lambda kv: -kv[1])]
-        emit_rows(rows, ["story", "score"], fmt, title=f"{tenant}: {report.model_version or 'prior'}")
+        rows = [
+            {"story": k, "score": v, "queued": k in report.queued, "why_waiting": report.suppressed.get(k, "")}
+            for k, v in sorted(report.scores.items(), key=lambda kv: -kv[1])
+        ]
+        title = f"{tenant}: {report.model_version or 'prior'}, queue threshold {report.queue_threshold}"
+        emit_rows(rows, ["story", "score", "queued", "why_waiting"], fmt, title=title)
 
     @model.command("noise")
     @click.option("--tenant", required=True)
