@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from huntwatch import delivery
 from huntwatch.config import settings
@@ -344,7 +344,12 @@ def list_cases(
     """Cases the actor may see; ``sort="time_left"`` is the experts' queue: least SLA time left first."""
     flt = flt or CaseFilter()
     now = now or utcnow()
-    q = select(Case, Tenant.slug).join(Tenant, Tenant.id == Case.tenant_id)
+    # the frozen snapshot and first look are the heavy columns; a list never shows them
+    q = (
+        select(Case, Tenant.slug)
+        .join(Tenant, Tenant.id == Case.tenant_id)
+        .options(defer(Case.snapshot), defer(Case.first_look), defer(Case.question))
+    )
     if flt.tenant_id is not None:
         require_read(s, actor, flt.tenant_id)
         q = q.where(Case.tenant_id == flt.tenant_id)
