@@ -110,6 +110,9 @@ def test_snapshots_of_device_alert_and_file_with_first_look(eod):
         # seen in tenant B too: counted, never named
         assert f.first_look["cross_tenant"]["file"] == {"other_tenants": 1, "devices": 1}
         assert "tenant-b" not in str(f.first_look) and "b-host" not in str(f.first_look)
+        with pytest.raises(NotFound):  # a provider admin asking for tenant B about tenant A's alert
+            cases.ask(s, SYSTEM, w.b, category="alert_clarification", question="q", correspondence_email="a@a.test",
+                      context_kind="alert", context_ref=str(alert_id), engine=w.engine)  # fmt: skip
         with pytest.raises(NotFound):
             cases.ask(s, w.actors["a_admin"], w.a, category="device_behaviour", question="q",
                       correspondence_email="a@a.test", context_kind="device", context_ref="b-host",

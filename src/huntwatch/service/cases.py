@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, defer
 
 from huntwatch import delivery
@@ -240,7 +240,7 @@ def ask(
         else:
             if not context_ref.isdigit():
                 raise InvalidInput("an alert is named by its number")
-            snapshot = snapshots.alert_snapshot(s, actor, int(context_ref))
+            snapshot = snapshots.alert_snapshot(s, actor, int(context_ref), tenant_id)
     default_topic, link = topic_for(context_kind, context_ref)
     if context_kind == "alert":
         default_topic = f"{default_topic}: {snapshot['alert']['title']}"[:300]
@@ -581,7 +581,7 @@ def add_attachment(
             data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"a {ext} attachment must be UTF-8 text") from exc
-    count = len(list(s.scalars(select(CaseAttachment.id).where(CaseAttachment.case_id == case.id))))
+    count = s.scalar(select(func.count()).select_from(CaseAttachment).where(CaseAttachment.case_id == case.id)) or 0
     if count >= limits.max_per_case:
         raise InvalidInput(f"a case holds at most {limits.max_per_case} attachments")
     if message_id is not None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from huntwatch.lake import DuckDBEngine
 from huntwatch.service import alerts, portal, publishing
 from huntwatch.service.access import Actor
+from huntwatch.service.errors import NotFound
 from huntwatch.service.scope import names as scope_names
 from huntwatch.state import Alert, Lead, Story, Tenant
 
@@ -119,8 +120,10 @@ def device_snapshot(s: Session, actor: Actor, engine: DuckDBEngine, tenant: Tena
     )  # fmt: skip
 
 
-def alert_snapshot(s: Session, actor: Actor, alert_id: int) -> dict[str, Any]:
+def alert_snapshot(s: Session, actor: Actor, alert_id: int, tenant_id: int) -> dict[str, Any]:
     alert = alerts.get_alert(s, actor, alert_id)
+    if alert.tenant_id != tenant_id:  # provider staff see every tenant: the alert must be the case's own
+        raise NotFound("no such alert in this tenant")
     story = s.get(Story, alert.story_id) if alert.story_id else None
     leads = publishing.story_leads(s, story) if story else []
     return jsonable(
