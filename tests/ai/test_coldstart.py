@@ -17,7 +17,9 @@ def test_attack_tenant_yields_labelled_stories_and_leads_reproducibly(tmp_path: 
     specs = [LabSpec(4, "password_spray", devices=12, days=2)]
     first = build_lab_corpus(specs, tmp_path / "a")
     second = build_lab_corpus(specs, tmp_path / "b")
-    a, b = [e.to_dict() for e in first], [e.to_dict() for e in second]
+    # database ids may differ between runs; everything a model learns from may not
+    a = [{**e.to_dict(), "unit_id": None} for e in first]
+    b = [{**e.to_dict(), "unit_id": None} for e in second]
     diff = [(x, y) for x, y in zip(a, b, strict=False) if x != y][:2]
     assert len(a) == len(b) and not diff, (len(a), len(b), diff)  # same seed, same examples
     stories = [e for e in first if e.unit == "story"]

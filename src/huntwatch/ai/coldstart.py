@@ -199,6 +199,9 @@ def tenant_examples(
         Example(source, "lead", lid, f, int(lead_labels.get(lid) is not None), lead_labels.get(lid) or "benign")
         for lid, f in lead_feats.items()
     ]
+    # Content order, not id order: the ids a rerun hands out can differ (e.g. leads of one analytic stored
+    # in another order), and training must see the same examples in the same order to give the same model.
+    examples.sort(key=lambda e: (e.unit, sorted(e.features.items()), e.label, e.detail))
     return examples
 
 
