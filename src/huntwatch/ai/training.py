@@ -50,19 +50,38 @@ def verdict_examples(db: Database) -> list[Example]:
     return out
 
 
+_PIPELINE = ("lab", "telemetry", "ingest", "hunting", "stories", "ai/features.py", "ai/coldstart.py")
+
+
+def _pipeline_digest() -> str:
+    """A digest of the code and hunt files that turn a lab into labelled examples: change any, rebuild."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for part in _PIPELINE:
+        target = root / part
+        files = [target] if target.is_file() else sorted(p for p in target.rglob("*") if p.suffix in (".py", ".yml"))
+        for f in files:
+            h.update(str(f.relative_to(root)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def _specs_key(specs: Sequence[LabSpec]) -> str:
-    return hashlib.sha256(json.dumps([asdict(s) for s in specs]).encode()).hexdigest()[:12]
+    text = json.dumps([asdict(s) for s in specs]) + _pipeline_digest()
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def lab_corpus(
     specs: Sequence[LabSpec], *, cache: Path | None = None, progress: Progress | None = None
 ) -> list[Example]:
-    """The labelled lab examples for ``specs``, built once through the real pipeline and cached as JSON."""
+    """The labelled lab examples for ``specs``, built once through the real pipeline and cached as JSON
+    (keyed by the specs and the pipeline's code, so a changed hunt or lab never reuses stale labels)."""
     folder = cache or models_dir() / "corpus"
-    path = folder / f"lab-{_specs_key(specs)}.json"
+    key = _specs_key(specs)
+    path = folder / f"lab-{key}.json"
     if path.exists():
         return [Example.from_dict(d) for d in json.loads(path.read_text())]
-    work = folder / f"work-{_specs_key(specs)}"
+    work = folder / f"work-{key}"
     examples = build_lab_corpus(specs, work, progress=progress)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
