@@ -74,6 +74,7 @@ class DuckDBEngine:
         for t in tenants:
             check_tenant(t)
         con = duckdb.connect(":memory:")
+        con.execute("SET enable_progress_bar=false")  # never write progress into a command's stdout
         con.execute(f"SET memory_limit='{self.memory_limit}'")
         if self.threads:
             con.execute(f"SET threads={int(self.threads)}")

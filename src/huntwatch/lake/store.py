@@ -212,17 +212,23 @@ class TenantWriter:
         return batch
 
     def _write_by_day(self, name: str, data: pa.Table, batch_id: str) -> list[str]:
-        days = pc.fill_null(pc.strftime(data["Timestamp"], format="%Y-%m-%d"), "unknown")
+        """One file per day: sort by time once, then write contiguous slices (a backfill spanning
+        hundreds of days costs one sort, not one filter of the whole batch per day)."""
+        data = data.sort_by([("Timestamp", "ascending")])
+        days = pc.fill_null(pc.strftime(data["Timestamp"], format="%Y-%m-%d"), "unknown").to_pylist()
         written: list[str] = []
-        for i, day in enumerate(sorted(pc.unique(days).to_pylist())):
-            part = data.filter(pc.equal(days, day))
-            rel = f"table={name}/day={day}/{batch_id}-{i}.parquet"
+        start = 0
+        for i in range(1, len(days) + 1):
+            if i < len(days) and days[i] == days[start]:
+                continue
+            rel = f"table={name}/day={days[start]}/{batch_id}-{len(written)}.parquet"
             target = self.base / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".parquet.tmp")
-            pq.write_table(part, tmp, compression="zstd", row_group_size=128 * 1024)
+            pq.write_table(data.slice(start, i - start), tmp, compression="zstd", row_group_size=128 * 1024)
             os.replace(tmp, target)
             written.append(rel)
+            start = i
         return written
 
     def _publish(self, catalog: Catalog) -> None:
