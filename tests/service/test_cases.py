@@ -315,6 +315,11 @@ def test_attachment_limits(eod, tmp_path):
         assert sorted(p.name for p in (root / "tenant-a").iterdir()) == sorted(
             a.stored_name for a in cases.list_attachments(s, admin, cid)
         )
+    with pytest.raises(RuntimeError), w.db.session() as s:  # a failed transaction leaves no file behind
+        cases.add_attachment(s, admin, cid, "late.txt", b"x", root=root, limits=AttachmentLimits())
+        raise RuntimeError("later step failed")
+    with w.db.session() as s:
+        assert len(list((root / "tenant-a").iterdir())) == len(cases.list_attachments(s, admin, cid)) == 2
 
 
 def test_expert_tools_templates_links_and_publishing_an_answer(eod):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, defer
 
 from huntwatch import delivery
@@ -594,6 +594,7 @@ def add_attachment(
     folder = (root or attachment_root()) / tenant.slug
     folder.mkdir(parents=True, exist_ok=True)
     (folder / stored).write_bytes(data)
+    _forget_on_rollback(s, folder / stored)
     row = CaseAttachment(case_id=case.id, tenant_id=case.tenant_id, message_id=message_id, filename=name,
                          content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
                          stored_name=stored, uploaded_by=actor.label)  # fmt: skip
@@ -601,6 +602,22 @@ def add_attachment(
     s.flush()
     record(s, actor, "case.attach", "case", case.id, case.tenant_id, attachment_id=row.id, size=len(data))
     return row
+
+
+def _forget_on_rollback(s: Session, path: Path) -> None:
+    """The file is written before the transaction commits; if it rolls back instead, no row will name it."""
+    committed = False
+
+    def on_commit(_session: Session) -> None:
+        nonlocal committed
+        committed = True
+
+    def on_rollback(_session: Session) -> None:
+        if not committed:
+            path.unlink(missing_ok=True)
+
+    event.listen(s, "after_commit", on_commit)
+    event.listen(s, "after_rollback", on_rollback)
 
 
 def list_attachments(s: Session, actor: Actor, case_id: int) -> list[CaseAttachment]:
