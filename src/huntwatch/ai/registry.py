@@ -62,7 +62,13 @@ def save_version(
     data = buf.getvalue()
     digest = _sha256(data)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    version = f"{kind}-{stamp}-{digest[:8]}"
+    base = f"{kind}-{stamp}-{digest[:8]}"
+    with db.session() as s:  # the same model retrained within a second gets a numbered version
+        taken = set(s.scalars(select(ModelVersion.version).where(ModelVersion.version.startswith(base))))
+    version, n = base, 1
+    while version in taken:
+        n += 1
+        version = f"{base}-{n}"
     folder = models_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{version}.joblib"
