@@ -86,3 +86,20 @@ def test_hours_another_lead_already_explains_are_left_to_it(lake: DuckDBEngine, 
         save_candidates(s, ensure_tenant(s, "changed").id, [hunt])
     report, leads = find_anomalies(lake, db, "changed")
     assert report.skipped_covered == 1 and leads == [] and report.added == 0
+
+
+def test_cli_raises_and_stores_the_anomaly_lead(
+    lake: DuckDBEngine, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from huntwatch.cli import main
+
+    monkeypatch.setenv("HUNTWATCH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HUNTWATCH_LAKE", f"parquet:{root / 'lake'}")
+    monkeypatch.delenv("HUNTWATCH_DATABASE_URL", raising=False)
+    (tmp_path / "home").mkdir()
+    out = CliRunner().invoke(main, ["model", "anomalies", "--tenant", "changed", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.output)
+    assert body["added"] == 1 and len(body["leads"]) == 1 and body["flagged"][0]["device"]
