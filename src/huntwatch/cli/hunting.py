@@ -19,7 +19,7 @@ from huntwatch.hunting.coverage import coverage
 from huntwatch.hunting.model import Hunt, HuntError, load_hunts
 from huntwatch.hunting.runner import HuntReport, load_sigma, run_hunts
 from huntwatch.hunting.store import list_leads
-from huntwatch.lake import DuckDBEngine
+from huntwatch.lake import DuckDBEngine, LakeError
 from huntwatch.state import Database
 
 _err = Console(stderr=True)
@@ -200,6 +200,16 @@ def _print_report(report: HuntReport, fmt: str) -> None:
 @click.option("--no-analytics", is_flag=True, help="Skip the Python analytics.")
 @click.option("--since", type=int, default=None, help="Ignore watermarks: consider batches after this lake seq.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="Where the hunts' SQL runs: the embedded DuckDB or Apache Spark.",
+)
+@click.option("--spark-master", default=None, help="Spark master, e.g. local[2] or spark://HOST:7077.")
+@click.option("--lake", type=click.Path(), default=None, help="Lake root (default: the configured lake).")
 def hunt_cmd(
     tenants: tuple[str, ...],
     all_tenants: bool,
@@ -210,9 +220,22 @@ def hunt_cmd(
     no_analytics: bool,
     since: int | None,
     fmt: str,
+    engine_name: str,
+    spark_master: str | None,
+    lake: str | None,
 ) -> None:
-    """Hunt new telemetry since each hunt's watermark and store the leads (rerunning adds nothing)."""
-    engine, db = _env()
+    """Hunt new telemetry since each hunt's watermark and store the leads (rerunning adds nothing).
+
+    With ``--engine spark`` the hunts and Sigma rules run on Spark; the Python analytics need the embedded
+    engine and are skipped there.
+    """
+    from huntwatch.lake.spark import engine_from_options
+
+    _, db = _env()
+    try:
+        engine = engine_from_options(engine_name, spark_master, lake)
+    except LakeError as exc:
+        raise click.UsageError(str(exc)) from exc
     if all_tenants:
         tenants = tuple(engine.tenants())
     if not tenants:

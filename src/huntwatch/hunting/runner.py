@@ -9,6 +9,7 @@ after it plus ``window_minutes`` of earlier context, and leads are merged, never
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import time
@@ -27,7 +28,7 @@ from huntwatch.hunting.analytics.base import Analytic
 from huntwatch.hunting.leads import LeadCandidate
 from huntwatch.hunting.model import Hunt
 from huntwatch.hunting.store import SaveResult, ensure_tenant, save_candidates
-from huntwatch.lake import Catalog, DuckDBEngine, QueryError, run_with_timeout
+from huntwatch.lake import Catalog, DuckDBEngine, Engine, QueryError, run_with_timeout
 from huntwatch.schema import TABLES, table
 from huntwatch.state import Database, HuntWatermark, utcnow
 
@@ -79,7 +80,7 @@ Progress = Callable[[str], None]
 
 
 def run_hunts(
-    engine: DuckDBEngine,
+    engine: Engine,
     db: Database,
     tenant_slug: str,
     *,
@@ -127,7 +128,13 @@ def run_hunts(
         if a not in due_analytics:
             report.outcomes.append(Outcome(a.id, "analytic", skipped=True))
 
-    if due_hunts or due_analytics:
+    if (due_hunts or due_analytics) and not isinstance(engine, DuckDBEngine):
+        # A scale-out engine (Spark): each hunt's SQL runs there; only its result rows come back and are
+        # grouped into leads locally. The Python analytics need the embedded engine and are left for it.
+        _hunt_on_query_engine(engine, tenant_slug, due_hunts, filled, timeout_s, pending, report, progress)
+        for analytic in due_analytics:
+            report.outcomes.append(Outcome(analytic.id, "analytic", skipped=True))
+    elif due_hunts or due_analytics:
         con = engine.connect(tenant_slug)
         con.execute("SET enable_progress_bar = false")  # stdout belongs to the caller (JSON output)
         try:
@@ -192,6 +199,39 @@ def run_hunts(
     report.store_seconds = time.perf_counter() - t0
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _hunt_on_query_engine(
+    engine: Engine,
+    tenant: str,
+    hunts: list[Hunt],
+    filled: set[str],
+    timeout_s: float | None,
+    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]],
+    report: HuntReport,
+    progress: Progress | None,
+) -> None:
+    local = duckdb.connect(":memory:")
+    try:
+        for hunt in hunts:
+            if progress:
+                progress(hunt.id)
+            outcome = Outcome(hunt.id, "hunt")
+            t0 = time.perf_counter()
+            cands: list[LeadCandidate] = []
+            if hunt.tables & filled:
+                try:
+                    local.register("hunt_rows", engine.query(hunt.query, tenant, timeout_s=timeout_s))
+                    cands = hunt_candidates(local, dataclasses.replace(hunt, query="SELECT * FROM hunt_rows"))
+                except (QueryError, duckdb.Error, ValueError) as exc:
+                    outcome.error = str(exc).splitlines()[0][:500]
+                finally:
+                    local.unregister("hunt_rows")
+            pending.append((outcome, cands, dt.timedelta(minutes=hunt.window_minutes)))
+            outcome.seconds = time.perf_counter() - t0
+            report.outcomes.append(outcome)
+    finally:
+        local.close()
 
 
 def _store(
