@@ -12,7 +12,7 @@ from starlette.responses import Response
 from huntwatch.service import InvalidInput, accounts, enrollment, portal
 from huntwatch.service.access import require_provider
 from huntwatch.state import ROLES
-from huntwatch.web.context import AppContext, context, session
+from huntwatch.web.context import AppContext, SessionDep, context
 from huntwatch.web.pages.common import Viewer, form_viewer, render, viewer
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -33,7 +33,7 @@ def _date(text: str, what: str) -> dt.datetime | None:
 
 @router.get("/enrollments")
 def enrollments(
-    request: Request, status: str = "", who: Viewer = Depends(viewer), s: Session = Depends(session)
+    request: Request, status: str = "", who: Viewer = Depends(viewer), s: Session = SessionDep
 ) -> Response:
     rows = enrollment.list_enrollments(s, who.actor, status or None)
     tenants = {t.id: t for t in accounts.list_tenants(s, who.actor)}
@@ -46,7 +46,7 @@ def decide(
     decision: str = Form(...),
     reason: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     enrollment.decide(s, who.actor, tenant_id, decision == "accept", reason)
     return _done("/admin/enrollments", "decided")
@@ -56,7 +56,7 @@ def decide(
 def recheck(
     tenant_id: int,
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     enrollment.recheck(s, who.actor, tenant_id, ctx.engine)
@@ -64,7 +64,7 @@ def recheck(
 
 
 @router.get("/subscriptions")
-def subscriptions(request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)) -> Response:
+def subscriptions(request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     rows = enrollment.list_subscriptions(s, who.actor)
     tenants = {t.id: t for t in accounts.list_tenants(s, who.actor)}
     return render(request, "admin_subscriptions.html", who, rows=rows, tenants=tenants)
@@ -76,7 +76,7 @@ def add_subscription(
     starts: str = Form(""),
     ends: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     start = _date(starts, "start") or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     enrollment.add_subscription(s, who.actor, tenant_id, start, _date(ends, "end"))
@@ -85,14 +85,14 @@ def add_subscription(
 
 @router.post("/subscriptions/{subscription_id}/end")
 def end_subscription(
-    subscription_id: int, who: Viewer = Depends(form_viewer), s: Session = Depends(session)
+    subscription_id: int, who: Viewer = Depends(form_viewer), s: Session = SessionDep
 ) -> Response:
     enrollment.end_subscription(s, who.actor, subscription_id)
     return _done("/admin/subscriptions", "subscription")
 
 
 @router.get("/users")
-def users(request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)) -> Response:
+def users(request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     require_provider(who.actor)
     tenants = {t.id: t for t in accounts.list_tenants(s, who.actor)}
     return render(
@@ -107,7 +107,7 @@ def create_user(
     role: str = Form(...),
     tenant_id: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     if tenant_id.strip() and not tenant_id.strip().isdigit():
         raise InvalidInput("pick a tenant from the list")
@@ -116,5 +116,5 @@ def create_user(
 
 
 @router.get("/models")
-def models(request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)) -> Response:
+def models(request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     return render(request, "admin_models.html", who, rows=portal.list_model_versions(s, who.actor))

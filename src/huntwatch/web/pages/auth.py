@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from huntwatch.service import AuthenticationFailed, accounts
 from huntwatch.service.accounts import SESSION_LIFETIME
-from huntwatch.web.context import SESSION_COOKIE, client_ip, session
+from huntwatch.web.context import SESSION_COOKIE, SessionDep, client_ip
 from huntwatch.web.pages.common import Viewer, form_viewer, render, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +44,7 @@ def sign_in(
     email: str = Form(""),
     password: str = Form(""),
     next: str = Form(""),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     try:
         cookie, _ = accounts.sign_in(s, email, password, client_ip(request))
@@ -67,7 +67,7 @@ def sign_in(
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, who: Viewer = Depends(form_viewer), s: Session = Depends(session)) -> Response:
+def sign_out(request: Request, who: Viewer = Depends(form_viewer), s: Session = SessionDep) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         accounts.sign_out(s, who.actor, cookie)

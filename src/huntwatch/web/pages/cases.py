@@ -22,7 +22,7 @@ from huntwatch.service.delivering import deliver_alert
 from huntwatch.service.portal import tenant_in_view
 from huntwatch.state import Tenant
 from huntwatch.web.api.cases import attachment_response
-from huntwatch.web.context import AppContext, context, session
+from huntwatch.web.context import AppContext, SessionDep, context
 from huntwatch.web.pages.common import SEVERITIES, Viewer, form_viewer, render, viewer
 
 router = APIRouter(include_in_schema=False)
@@ -84,7 +84,7 @@ def case_list(
     tenant: str = "",
     status: str = "",
     who: Viewer = Depends(viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     t = tenant_in_view(s, who.actor, tenant or None)
     flt = CaseFilter(tenant_id=t.id, statuses=(status,) if status else ())
@@ -101,7 +101,7 @@ def ask_form(
     id: str = "",
     tenant: str = "",
     who: Viewer = Depends(viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     """The question form, pre-filled from the page it was opened on; or why asking is not possible now."""
     t = tenant_in_view(s, who.actor, tenant or None)
@@ -124,7 +124,7 @@ def ask(
     context_ref: str = Form(""),
     tenant: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     t = tenant_in_view(s, who.actor, tenant or None)
@@ -137,7 +137,7 @@ def ask(
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)) -> Response:
+def case_page(case_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     v = cases.view(s, who.actor, case_id)
     tenant = s.get(Tenant, v.case.tenant_id)
     return render(
@@ -155,7 +155,7 @@ async def customer_reply(
     body: str = Form(""),
     file: UploadFile | None = File(None),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     """The customer's message, with an optional file (e.g. the samples the expert asked for)."""
     case = cases.get_case(s, who.actor, case_id)
@@ -174,7 +174,7 @@ def customer_status(
     status: str = Form(...),
     reason: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     case = cases.set_status(s, who.actor, case_id, status, reason)
     s.commit()  # before the redirect, so the next page sees the change
@@ -183,7 +183,7 @@ def customer_status(
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")
 def download(
-    case_id: int, attachment_id: int, who: Viewer = Depends(viewer), s: Session = Depends(session)
+    case_id: int, attachment_id: int, who: Viewer = Depends(viewer), s: Session = SessionDep
 ) -> Response:
     row, data = cases.read_attachment(s, who.actor, attachment_id)
     if row.case_id != case_id:
@@ -203,7 +203,7 @@ def queue(
     topic: str = "",
     sla: str = "",
     who: Viewer = Depends(viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     """Cases of every tenant the expert works on, least SLA time left first, with filters."""
     require_provider(who.actor, ("expert", "provider_admin"))
@@ -230,7 +230,7 @@ def workbench(
     request: Request,
     template: int | None = None,
     who: Viewer = Depends(viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     v = cases.view(s, who.actor, case_id)
     require_expert_on(s, who.actor, v.case.tenant_id)
@@ -251,7 +251,7 @@ def _deliver(tasks: BackgroundTasks, ctx: AppContext, request: Request, message_
 
 
 @router.post("/console/cases/{case_id}/take")
-def take(case_id: int, who: Viewer = Depends(form_viewer), s: Session = Depends(session)) -> Response:
+def take(case_id: int, who: Viewer = Depends(form_viewer), s: Session = SessionDep) -> Response:
     cases.assign(s, who.actor, case_id)
     s.commit()
     return RedirectResponse(f"/console/cases/{case_id}?done=taken", status_code=303)
@@ -266,7 +266,7 @@ async def report(
     body: str = Form(""),
     file: UploadFile | None = File(None),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     """A progress report (or, without an outcome, a plain message); the customer hears of it by e-mail/webhook."""
@@ -286,7 +286,7 @@ def expert_status(
     status: str = Form(...),
     reason: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     cases.set_status(s, who.actor, case_id, status, reason)
     s.commit()
@@ -299,7 +299,7 @@ def link(
     story_id: str = Form(""),
     alert_id: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     def number(value: str) -> int | None:
         if not value.strip():
@@ -321,7 +321,7 @@ def publish(
     title: str = Form(""),
     severity: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     edits = {k: v for k, v in {"title": title.strip(), "severity": severity}.items() if v}
@@ -335,7 +335,7 @@ def publish(
 
 
 @router.get("/console/case-settings")
-def case_settings(request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)) -> Response:
+def case_settings(request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     """Experts read the plans' targets and the answer templates; the provider admin changes them."""
     return render(
         request, "cases/settings.html", who, policies=cases.list_sla_policies(s, who.actor),
@@ -360,7 +360,7 @@ def save_sla(
     weekend: str = Form("6,7"),
     holidays: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     try:
         days = [int(d) for d in weekend.replace(" ", "").split(",") if d]
@@ -382,7 +382,7 @@ def save_template(
     body: str = Form(""),
     outcome: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     cases.create_template(s, who.actor, title, body, outcome or None)
     s.commit()
@@ -390,7 +390,7 @@ def save_template(
 
 
 @router.post("/console/case-settings/templates/{template_id}/delete")
-def delete_template(template_id: int, who: Viewer = Depends(form_viewer), s: Session = Depends(session)) -> Response:
+def delete_template(template_id: int, who: Viewer = Depends(form_viewer), s: Session = SessionDep) -> Response:
     cases.delete_template(s, who.actor, template_id)
     s.commit()
     return RedirectResponse("/console/case-settings?done=template_deleted", status_code=303)

@@ -22,7 +22,7 @@ from starlette.routing import NoMatchFound
 
 from huntwatch.service import Actor, AuthenticationFailed, PermissionDenied, accounts
 from huntwatch.state import Tenant, utcnow
-from huntwatch.web.context import SESSION_COOKIE, client_ip, session
+from huntwatch.web.context import SESSION_COOKIE, SessionDep, client_ip
 
 HERE = Path(__file__).resolve().parent.parent
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
@@ -120,7 +120,7 @@ class Viewer:
         return self.actor.role == "tenant_admin" or self.actor.is_provider_admin
 
 
-def viewer(request: Request, s: Session = Depends(session)) -> Viewer:
+def viewer(request: Request, s: Session = SessionDep) -> Viewer:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         raise SignInRequired("sign in")

@@ -15,7 +15,7 @@ from huntwatch.service import InvalidInput, enrollment, publishing
 from huntwatch.service.access import require_expert_on, require_provider
 from huntwatch.service.delivering import deliver_alert
 from huntwatch.state import Tenant
-from huntwatch.web.context import AppContext, context, session
+from huntwatch.web.context import AppContext, SessionDep, context
 from huntwatch.web.pages.common import SEVERITIES, Viewer, form_viewer, render, viewer
 from huntwatch.web.pages.portal import story_pictures
 
@@ -43,7 +43,7 @@ def ranking(story: Any) -> dict[str, Any]:
 
 
 @router.get("")
-def queue(request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)) -> Response:
+def queue(request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     stories = publishing.hunting_queue(s, who.actor, 100)
     tenants = {t.id: t for t in s.scalars(select(Tenant).where(Tenant.id.in_({st.tenant_id for st in stories})))}
     rows = [(st, tenants[st.tenant_id], ranking(st)) for st in stories]
@@ -52,7 +52,7 @@ def queue(request: Request, who: Viewer = Depends(viewer), s: Session = Depends(
 
 @router.get("/stories/{story_id}")
 def workbench(
-    story_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)
+    story_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep
 ) -> Response:
     story = publishing.get_story(s, who.actor, story_id)
     require_expert_on(s, who.actor, story.tenant_id)
@@ -72,7 +72,7 @@ def verdict(
     verdict: str = Form(...),
     note: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     publishing.record_verdict(s, who.actor, story_id, verdict, note)
     return RedirectResponse(f"/console/stories/{story_id}?done=verdict", status_code=303)
@@ -94,7 +94,7 @@ def publish(
     scope: str = Form("{}"),
     note: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     require_provider(who.actor, ("expert", "provider_admin"))

@@ -24,7 +24,7 @@ from huntwatch.service.alerts import AlertFilter
 from huntwatch.service.delivering import deliver_alert
 from huntwatch.service.publishing import TAG
 from huntwatch.state import Story, Tenant
-from huntwatch.web.context import AppContext, context, session
+from huntwatch.web.context import AppContext, SessionDep, context
 from huntwatch.web.pages import pictures
 from huntwatch.web.pages.common import Viewer, form_viewer, render, viewer
 
@@ -70,7 +70,7 @@ def alert_queue(
     sort: str = "-created_at",
     page: int = 1,
     who: Viewer = Depends(viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     t = _tenant(s, who, tenant)
     if sort not in alerts.SORTS:
@@ -89,7 +89,7 @@ def alert_queue(
 
 @router.get("/alerts/{alert_id}")
 def alert_page(
-    alert_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)
+    alert_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep
 ) -> Response:
     alert = alerts.get_alert(s, who.actor, alert_id)
     tenant = s.get(Tenant, alert.tenant_id)
@@ -105,7 +105,7 @@ def alert_status(
     alert_id: int,
     status: str = Form(...),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     alerts.set_status(s, who.actor, alert_id, status)
     return RedirectResponse(f"/alerts/{alert_id}?done=status", status_code=303)
@@ -121,7 +121,7 @@ def incidents(
     status: str = "",
     page: int = 1,
     who: Viewer = Depends(viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     t = _tenant(s, who, tenant)
     page = max(page, 1)
@@ -134,7 +134,7 @@ def incidents(
 
 @router.get("/incidents/{story_id}")
 def incident_page(
-    story_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = Depends(session)
+    story_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep
 ) -> Response:
     story = publishing.get_story(s, who.actor, story_id)
     tenant = s.get(Tenant, story.tenant_id)
@@ -155,7 +155,7 @@ def devices(
     q: str = "",
     page: int = 1,
     who: Viewer = Depends(viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     t = _tenant(s, who, tenant)
@@ -170,7 +170,7 @@ def device_page(
     request: Request,
     tenant: str = "",
     who: Viewer = Depends(viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     t = _tenant(s, who, tenant)
@@ -184,7 +184,7 @@ def file_page(
     request: Request,
     tenant: str = "",
     who: Viewer = Depends(viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     t = _tenant(s, who, tenant)
@@ -203,7 +203,7 @@ LIMIT 100"""
 
 @router.get("/hunting")
 def hunting(
-    request: Request, tenant: str = "", sql: str = "", who: Viewer = Depends(viewer), s: Session = Depends(session)
+    request: Request, tenant: str = "", sql: str = "", who: Viewer = Depends(viewer), s: Session = SessionDep
 ) -> Response:
     """The editor, pre-filled with an example or with a query linked from an alert (it is not run until asked)."""
     t = _tenant(s, who, tenant)
@@ -219,7 +219,7 @@ def hunting_run(
     sql: str = Form(""),
     tenant: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     t = _tenant(s, who, tenant)
@@ -246,7 +246,7 @@ def hunting_export(
     sql: str = Form(""),
     tenant: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     t = _tenant(s, who, tenant)
@@ -267,7 +267,7 @@ def hunting_export(
 
 @router.get("/settings/advanced")
 def settings_page(
-    request: Request, tenant: str = "", who: Viewer = Depends(viewer), s: Session = Depends(session)
+    request: Request, tenant: str = "", who: Viewer = Depends(viewer), s: Session = SessionDep
 ) -> Response:
     t = _tenant(s, who, tenant)
     admin = who.is_tenant_admin
@@ -291,7 +291,7 @@ def settings_apply(
     privacy: str = Form(""),
     tenant: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     t = _tenant(s, who, tenant)
@@ -301,7 +301,7 @@ def settings_apply(
 
 @router.post("/settings/advanced/toggle")
 def settings_toggle(
-    enabled: str = Form(""), tenant: str = Form(""), who: Viewer = Depends(form_viewer), s: Session = Depends(session)
+    enabled: str = Form(""), tenant: str = Form(""), who: Viewer = Depends(form_viewer), s: Session = SessionDep
 ) -> Response:
     t = _tenant(s, who, tenant)
     enrollment.set_enabled(s, who.actor, t.id, enabled == "on")
@@ -315,7 +315,7 @@ def settings_delivery(
     config: str = Form("{}"),
     tenant: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     t = _tenant(s, who, tenant)
@@ -331,7 +331,7 @@ def settings_delivery(
 
 @router.post("/settings/advanced/delivery/{setting_id}/delete")
 def settings_delivery_delete(
-    setting_id: int, tenant: str = Form(""), who: Viewer = Depends(form_viewer), s: Session = Depends(session)
+    setting_id: int, tenant: str = Form(""), who: Viewer = Depends(form_viewer), s: Session = SessionDep
 ) -> Response:
     t = _tenant(s, who, tenant)
     delivering.delete_setting(s, who.actor, setting_id)
@@ -346,7 +346,7 @@ def settings_contact(
     phone: str = Form(""),
     tenant: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
 ) -> Response:
     t = _tenant(s, who, tenant)
     delivering.add_contact(s, who.actor, t.id, priority, name, email, phone)
@@ -355,7 +355,7 @@ def settings_contact(
 
 @router.post("/settings/advanced/contacts/{contact_id}/delete")
 def settings_contact_delete(
-    contact_id: int, tenant: str = Form(""), who: Viewer = Depends(form_viewer), s: Session = Depends(session)
+    contact_id: int, tenant: str = Form(""), who: Viewer = Depends(form_viewer), s: Session = SessionDep
 ) -> Response:
     t = _tenant(s, who, tenant)
     delivering.delete_contact(s, who.actor, contact_id)
@@ -367,7 +367,7 @@ def settings_sample(
     tasks: BackgroundTasks,
     tenant: str = Form(""),
     who: Viewer = Depends(form_viewer),
-    s: Session = Depends(session),
+    s: Session = SessionDep,
     ctx: AppContext = Depends(context),
 ) -> Response:
     t = _tenant(s, who, tenant)
