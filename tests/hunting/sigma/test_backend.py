@@ -195,10 +195,10 @@ def test_after_seq_reads_only_new_batches(ruleset: SigmaRuleSet, lake: DuckDBEng
     assert ruleset.run(lake, "t", after_seq=last) == []
 
 
-def test_one_scan_for_all_groups_and_none_without_events(ruleset: SigmaRuleSet, lake: DuckDBEngine) -> None:
+def test_one_scan_per_group_and_none_without_events(ruleset: SigmaRuleSet, lake: DuckDBEngine) -> None:
     assert len(ruleset.groups()) == 2  # process_creation and network_connection
     result = ruleset.evaluate(lake, "t")
-    assert (result.scans, result.skipped_groups) == (1, 0)
+    assert (result.scans, result.skipped_groups) == (2, 0)
     nothing_new = ruleset.evaluate(lake, "t", after_seq=lake.store.catalog("t").last_seq)
     assert (nothing_new.scans, nothing_new.skipped_groups, nothing_new.leads) == (0, 2, [])
 
