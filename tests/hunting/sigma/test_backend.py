@@ -13,7 +13,7 @@ import sqlglot
 
 from huntwatch.hunting.sigma import SigmaRuleSet
 from huntwatch.hunting.sigma.backend import literal_form
-from huntwatch.lake import DuckDBEngine
+from huntwatch.lake import DuckDBEngine, QueryError
 from huntwatch.schema import arrow_schema
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
@@ -201,6 +201,11 @@ def test_one_scan_per_group_and_none_without_events(ruleset: SigmaRuleSet, lake:
     assert (result.scans, result.skipped_groups) == (2, 0)
     nothing_new = ruleset.evaluate(lake, "t", after_seq=lake.store.catalog("t").last_seq)
     assert (nothing_new.scans, nothing_new.skipped_groups, nothing_new.leads) == (0, 2, [])
+
+
+def test_timeout_bounds_the_whole_evaluation(ruleset: SigmaRuleSet, lake: DuckDBEngine) -> None:
+    with pytest.raises(QueryError):
+        ruleset.evaluate(lake, "t", timeout_s=1e-9)
 
 
 def test_statements_transpile_to_spark(ruleset: SigmaRuleSet) -> None:

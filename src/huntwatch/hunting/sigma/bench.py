@@ -18,7 +18,7 @@ class SigmaBenchmark:
     events: int  # RawEvents rows of the tenant (after after_seq)
     compile_seconds: float
     run_seconds: float
-    scans: int  # SQL statements run
+    scans: int  # rule groups evaluated (each reads its events once)
     skipped_groups: int  # rule groups whose channels/event ids the tenant never sent
     leads: int
 

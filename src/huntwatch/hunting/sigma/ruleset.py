@@ -1,12 +1,12 @@
 """Sigma rule sets: load folders, compile with our backend, evaluate many rules per scan, yield leads.
 
-Rules are grouped by source filter (channel + event ids). Each group's events are read once from
-RawEvents into a temporary table holding every field its rules reference, decoded from the ``Fields``
-map and lower-cased once; the group's predicates then run over that table in statements of
-``RULES_PER_STATEMENT`` rules, each folding its matches into one ``concat_ws`` of rule numbers so only
-events some rule matched come back. DuckDB's planning time grows faster than the statement, so many
-moderate statements plan far quicker than one giant one. Groups whose channels/event ids the tenant
-never sent are skipped without a scan.
+Rules are grouped by source filter (channel + event ids). RawEvents is read once (the parquet ``Fields``
+maps are the cost of a scan) into a temporary table sorted by channel; each group's events then go into
+a temporary table holding every field its rules reference, decoded from the map and lower-cased once;
+the group's predicates run over that table in statements of ``RULES_PER_STATEMENT`` rules, each folding
+its matches into one ``concat_ws`` of rule numbers so only events some rule matched come back. DuckDB's
+planning time grows faster than the statement, so many moderate statements plan far quicker than one
+giant one. Groups whose channels/event ids the tenant never sent are skipped without a scan.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import datetime as dt
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -232,7 +232,9 @@ class _Session:
     """
 
     def __init__(self, engine: Any, tenant: str, after_seq: int, timeout_s: float | None) -> None:
-        self.engine, self.tenant, self.after_seq, self.timeout_s = engine, tenant, after_seq, timeout_s
+        self.engine, self.tenant, self.after_seq = engine, tenant, after_seq
+        # ``timeout_s`` bounds the whole evaluation, however many statements it takes.
+        self.deadline = time.monotonic() + timeout_s if timeout_s else None
         self.con: Any = None
 
     def __enter__(self) -> _Session:
@@ -246,9 +248,9 @@ class _Session:
             self.con.close()
 
     def group_hits(
-        self, groups: Sequence[RuleGroup], statements: Any
+        self, groups: Sequence[RuleGroup], statements: Callable[[Sequence[RuleGroup]], list[tuple[Any, str]]]
     ) -> Iterator[tuple[tuple[CompiledRule, ...], list[tuple[Any, ...]]]]:
-        """Each chunk of rules with the events it matched: one scan of RawEvents per group.
+        """Each chunk of rules with the events it matched; each group's events are read once.
 
         With a connection, RawEvents is read once into a temp table sorted by channel and event id
         (reading the parquet ``Fields`` is the cost of a scan; sorted, a group's rows are contiguous and
@@ -278,11 +280,20 @@ class _Session:
             self.con.execute("RESET disabled_optimizers")
         self.rows(f"DROP TABLE {_GROUP_TABLE}; DROP TABLE {_RAW_TABLE}")
 
+    def _remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise QueryError("Sigma evaluation timed out")
+        return remaining
+
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
         if self.con is None:
-            table = self.engine.query(sql, self.tenant, after_seq=self.after_seq, timeout_s=self.timeout_s)
+            table = self.engine.query(sql, self.tenant, after_seq=self.after_seq, timeout_s=self._remaining())
             return [tuple(row.values()) for row in table.to_pylist()]
-        timer = threading.Timer(self.timeout_s, self.con.interrupt) if self.timeout_s else None
+        remaining = self._remaining()
+        timer = threading.Timer(remaining, self.con.interrupt) if remaining is not None else None
         if timer:
             timer.start()
         try:
