@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -75,6 +76,7 @@ class DuckDBEngine:
             check_tenant(t)
         con = duckdb.connect(":memory:")
         con.execute("SET enable_progress_bar=false")  # never write progress into a command's stdout
+        con.execute(f"SET temp_directory={_quote(str(Path(tempfile.gettempdir()) / 'huntwatch-duckdb'))}")
         con.execute(f"SET memory_limit='{self.memory_limit}'")
         if self.threads:
             con.execute(f"SET threads={int(self.threads)}")
