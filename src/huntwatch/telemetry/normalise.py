@@ -578,9 +578,21 @@ def _blocked_executable(f: dict[str, str], row: Row) -> None:
     _initiating(row, f)
 
 
-_HOST_APP = re.compile(r"HostApplication=(.*?)(?:\r?\n|\t|$)")
-_ENGINE_VERSION = re.compile(r"EngineVersion=(\S*)")
-_CTX_HOST_APP = re.compile(r"Host Application = (.*?)(?:\r?\n|$)")
+def _value_after(text: str, marker: str) -> str | None:
+    """The rest of the line after ``marker`` (PowerShell writes its context as ``Name=value`` lines).
+
+    ``str.find`` instead of a regex: these texts can be many kilobytes and there are thousands of them.
+    """
+    i = text.find(marker)
+    if i < 0:
+        return None
+    start = i + len(marker)
+    end = len(text)
+    for stop in ("\n", "\t"):
+        j = text.find(stop, start, end)
+        if j >= 0:
+            end = j
+    return text[start:end].strip()
 
 
 def _ps_script_block(f: dict[str, str], row: Row) -> None:
@@ -595,19 +607,18 @@ def _ps_pipeline(f: dict[str, str], row: Row) -> None:
     text = _v(f, "Payload", "Data3", "Data", "Message") or ""
     context = _v(f, "ContextInfo", "Data2") or text
     row["ProcessCommandLine"] = text
-    host = _CTX_HOST_APP.search(context) or _HOST_APP.search(context)
+    host = _value_after(context, "Host Application = ") or _value_after(context, "HostApplication=")
     if host:
-        row["InitiatingProcessCommandLine"] = host.group(1).strip()
+        row["InitiatingProcessCommandLine"] = host
     _extra(row, f, "ContextInfo")
 
 
 def _ps_engine(f: dict[str, str], row: Row) -> None:
     text = _v(f, "Data3", "Data", "Message") or ""
-    host = _HOST_APP.search(text)
-    row["ProcessCommandLine"] = host.group(1).strip() if host else None
-    version = _ENGINE_VERSION.search(text)
+    row["ProcessCommandLine"] = _value_after(text, "HostApplication=") or None
+    version = (_value_after(text, "EngineVersion=") or "").split(" ", 1)[0]
     if version:
-        row["AdditionalFields"] = orjson.dumps({"EngineVersion": version.group(1)}).decode()
+        row["AdditionalFields"] = orjson.dumps({"EngineVersion": version}).decode()
 
 
 def _defender(f: dict[str, str], row: Row) -> None:
