@@ -82,7 +82,7 @@ def _summary(report: IngestReport, console: Console) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--tenant", required=True, help="Tenant (organisation) the events belong to.")
 @click.option("--workers", type=int, default=0, help="Parser processes (default: one per core).")
-@click.option("--batch-rows", type=int, default=200_000, show_default=True, help="Events per committed batch.")
+@click.option("--batch-rows", type=int, default=50_000, show_default=True, help="Events per committed batch.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 def ingest(paths: tuple[str, ...], tenant: str, workers: int, batch_rows: int, as_json: bool) -> None:
     """Ingest EVTX, JSON/NDJSON and zip/tar.gz archives (files or folders) into the lake.

@@ -37,6 +37,9 @@ from huntwatch.telemetry import (
 )
 
 MAX_ERRORS_KEPT = 200
+# A batch is also cut when its events' field text reaches this size: a few PowerShell script blocks can
+# weigh more than thousands of Sysmon events, and memory must stay bounded whatever the input.
+BATCH_TEXT_BYTES = 48 * 1024 * 1024
 
 
 @dataclass
@@ -140,6 +143,7 @@ class BatchBuilder:
         self.keys: list[str] = []
         self.values: list[str] = []
         self.count = 0
+        self.text_bytes = 0  # characters of field text held: what bounds a batch's memory
         self._devices: dict[str, str] = {}
         self.per_table: collections.Counter[str] = collections.Counter()
         self.per_channel: collections.Counter[str] = collections.Counter()
@@ -162,6 +166,7 @@ class BatchBuilder:
         self.values.extend(event.fields.values())
         self.offsets.append(len(self.keys))
         self.count += 1
+        self.text_bytes += sum(map(len, event.fields.values()))
         self.per_channel[event.channel or "(none)"] += 1
         normalised = normalise(event)
         if normalised is None:
@@ -224,7 +229,7 @@ def _fill(
                 continue
             builder.add(item)
             result.events += 1
-            if builder.count >= limit:
+            if builder.count >= limit or builder.text_bytes >= BATCH_TEXT_BYTES:
                 yield
     except SourceError as exc:
         result.failed = exc.message
@@ -325,7 +330,7 @@ def ingest_paths(
     paths: Iterable[str | os.PathLike[str]],
     *,
     progress: Progress | None = None,
-    batch_rows: int = 100_000,
+    batch_rows: int = 50_000,
     workers: int = 1,
     limits: Limits = DEFAULT_LIMITS,
     rewrite: Callable[[RawEvent], RawEvent] | None = None,

@@ -100,7 +100,9 @@ def read_stream(
         yield from _read_zip(handle, name, limits)
     elif low.endswith((".tar.gz", ".tgz")):
         yield from _read_tar(handle, name, limits)
-    elif low.endswith(".gz"):
+    elif low.endswith(".gz") and not low.endswith((".evtx.gz", ".zip.gz")):
+        yield from read_json(_capped(gzip.GzipFile(fileobj=handle), name, limits, size), name[:-3], limits)
+    elif low.endswith(".gz"):  # EVTX needs random access: decompress it whole (bounded)
         data = _bounded_read(gzip.GzipFile(fileobj=handle), name, limits, compressed=size)
         yield from read_stream(io.BytesIO(data), name[:-3], limits, size=len(data))
     elif low.endswith(".evtx"):
@@ -109,20 +111,52 @@ def read_stream(
         yield from read_json(handle, name, limits)
 
 
-def _bounded_read(stream: IO[bytes], name: str, limits: Limits, compressed: int | None) -> bytes:
-    cap = limits.max_member_bytes
+def _cap(limits: Limits, compressed: int | None) -> int:
     if compressed:
-        cap = min(cap, max(compressed * limits.max_ratio, limits.bomb_floor_bytes))
+        return min(limits.max_member_bytes, max(compressed * limits.max_ratio, limits.bomb_floor_bytes))
+    return limits.max_member_bytes
+
+
+def _bomb(name: str, cap: int, limits: Limits) -> SourceError:
+    return SourceError(
+        name, f"decompresses to more than {cap:,} bytes (ratio limit {limits.max_ratio}:1): refused as a "
+        "possible decompression bomb"
+    )
+
+
+class _Capped(io.RawIOBase):
+    """A decompressing stream that refuses to yield more than ``cap`` bytes, so JSON lines stream from an
+    archive or .gz without holding the whole member in memory and a bomb stops early."""
+
+    def __init__(self, stream: IO[bytes], name: str, cap: int, limits: Limits) -> None:
+        self.stream, self.name, self.cap, self.limits, self.total = stream, name, cap, limits, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            n = self.stream.readinto(buffer)  # type: ignore[attr-defined]
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise SourceError(self.name, f"cannot decompress: {exc}") from exc
+        self.total += n or 0
+        if self.total > self.cap:
+            raise _bomb(self.name, self.cap, self.limits)
+        return n
+
+
+def _capped(stream: IO[bytes], name: str, limits: Limits, compressed: int | None) -> IO[bytes]:
+    return io.BufferedReader(_Capped(stream, name, _cap(limits, compressed), limits), buffer_size=1 << 20)
+
+
+def _bounded_read(stream: IO[bytes], name: str, limits: Limits, compressed: int | None) -> bytes:
+    cap = _cap(limits, compressed)
     try:
         data = stream.read(cap + 1)
     except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError) as exc:
         raise SourceError(name, f"cannot decompress: {exc}") from exc
     if len(data) > cap:
-        raise SourceError(
-            name,
-            f"decompresses to more than {cap:,} bytes (ratio limit {limits.max_ratio}:1): refused as a "
-            "possible decompression bomb",
-        )
+        raise _bomb(name, cap, limits)
     return data
 
 
@@ -149,6 +183,16 @@ def _read_zip(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEvent
                     f"refused: declares {info.file_size:,} bytes from "
                     f"{info.compress_size:,} (possible decompression bomb)",
                 )
+                continue
+            low = info.filename.lower()
+            if not low.endswith((".evtx", ".zip", ".gz", ".tgz")):  # JSON: stream it
+                try:
+                    with archive.open(info) as stream:
+                        yield from read_json(_capped(stream, member, limits, info.compress_size), member, limits)
+                except SourceError as exc:
+                    yield ReadError(member, exc.message)
+                except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
+                    yield ReadError(member, f"cannot read archive member: {exc}")
                 continue
             try:
                 with archive.open(info) as stream:
@@ -362,11 +406,12 @@ _TIME_KEYS = ("@timestamp", "TimeCreated", "EventTime", "UtcTime")
 
 def read_json(handle: IO[bytes], name: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawEvent | ReadError]:
     """JSON lines, or one JSON array of events."""
-    first = handle.read(1)
-    while first in (b" ", b"\n", b"\r", b"\t", b"\xef", b"\xbb", b"\xbf"):
-        first = handle.read(1)
-    handle.seek(0)
-    if first == b"[":
+    if hasattr(handle, "peek"):
+        head = handle.peek(256)[:256]
+    else:
+        head = handle.read(256)
+        handle.seek(0)
+    if head.lstrip(b" \r\n\t\xef\xbb\xbf")[:1] == b"[":
         data = handle.read(limits.max_json_array_bytes + 1)
         if len(data) > limits.max_json_array_bytes:
             raise SourceError(name, f"JSON array over {limits.max_json_array_bytes:,} bytes: write it as JSON lines")
