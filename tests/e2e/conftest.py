@@ -72,3 +72,23 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimpleNa
             srv.should_exit = True
             thread.join(10)
             db.engine.dispose()
+
+
+def sign_in(page, base: str, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/sign-in")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("load")
+
+
+def check_and_capture(page, name: str, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Nothing attacker-written ran: no dialog, only our own script element, no injected image or handler.
+    Then a screenshot of the page for people to look at."""
+    assert dialogs == [], f"{name}: a dialog fired: {dialogs}"
+    assert page.evaluate("document.querySelectorAll('script').length") == 1
+    assert (
+        page.evaluate("document.querySelectorAll('img[src=x], [onerror], [onload], a[href^=javascript]').length") == 0
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

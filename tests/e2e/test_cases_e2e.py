@@ -11,27 +11,15 @@ import pytest
 from huntwatch.service import enrollment
 from huntwatch.service.access import Actor
 from huntwatch.state import utcnow
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import check_and_capture, sign_in
 from tests.web.pages.world import EVIL_DEVICE, EVIL_SHA
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def _sign_in(page, base: str, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
-
-
 def _check(page, name: str, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
-    assert dialogs == [], f"{name}: a dialog fired: {dialogs}"
-    assert page.evaluate("document.querySelectorAll('script').length") == 1
-    assert page.evaluate("document.querySelectorAll('img[src=x], [onerror], [onload]').length") == 0
     assert "Not incident response." in page.inner_text("main")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"cases-{name}.png"), full_page=True)
+    check_and_capture(page, f"cases-{name}", dialogs)
 
 
 def test_ask_from_device_alert_and_file_and_see_the_answers_arrive(browser, server) -> None:  # type: ignore[no-untyped-def]
@@ -43,7 +31,7 @@ def test_ask_from_device_alert_and_file_and_see_the_answers_arrive(browser, serv
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
 
-    _sign_in(page, base, "tenant_admin@a.test", w.password)
+    sign_in(page, base, "tenant_admin@a.test", w.password)
     pages = {
         "device": "/devices/" + quote(EVIL_DEVICE, safe=""),
         "alert": f"/alerts/{w.evil_alert}",
@@ -69,7 +57,7 @@ def test_ask_from_device_alert_and_file_and_see_the_answers_arrive(browser, serv
     _check(page, "03-case-list", dialogs)
     page.click("text=Sign out")
 
-    _sign_in(page, base, "expert@provider.test", w.password)
+    sign_in(page, base, "expert@provider.test", w.password)
     page.goto(f"{base}/console/cases")
     _check(page, "04-case-queue", dialogs)
     for kind, cid in asked.items():
@@ -82,7 +70,7 @@ def test_ask_from_device_alert_and_file_and_see_the_answers_arrive(browser, serv
         assert "Progress report sent" in page.inner_text("main")
     page.click("text=Sign out")
 
-    _sign_in(page, base, "tenant_admin@a.test", w.password)
+    sign_in(page, base, "tenant_admin@a.test", w.password)
     for kind, cid in asked.items():
         page.goto(f"{base}/cases/{cid}")
         thread = page.inner_text("#thread")

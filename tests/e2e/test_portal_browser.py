@@ -10,29 +10,10 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import check_and_capture, sign_in
 from tests.web.pages.world import EVIL_CMD, EVIL_DEVICE, EVIL_SHA, SCRIPT, TEMPLATE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _sign_in(page, base: str, email: str, password: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
-
-
-def _check(page, name: str, dialogs: list[str]) -> None:  # type: ignore[no-untyped-def]
-    """Nothing attacker-written ran: no dialog, only our own script element, no injected image or handler."""
-    assert dialogs == [], f"{name}: a dialog fired: {dialogs}"
-    assert page.evaluate("document.querySelectorAll('script').length") == 1
-    assert (
-        page.evaluate("document.querySelectorAll('img[src=x], [onerror], [onload], a[href^=javascript]').length") == 0
-    )
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def test_portal_end_to_end(browser, server) -> None:  # type: ignore[no-untyped-def]
@@ -46,9 +27,9 @@ def test_portal_end_to_end(browser, server) -> None:  # type: ignore[no-untyped-
 
     page.goto(f"{base}/alerts")
     assert "/sign-in" in page.url
-    _check(page, "01-sign-in", dialogs)
+    check_and_capture(page, "01-sign-in", dialogs)
 
-    _sign_in(page, base, "tenant_admin@a.test", w.password)
+    sign_in(page, base, "tenant_admin@a.test", w.password)
     assert page.url.endswith("/alerts")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip"  # keyboard users can skip the navigation
@@ -64,7 +45,7 @@ def test_portal_end_to_end(browser, server) -> None:  # type: ignore[no-untyped-
     ]
     for name, path in customer:
         page.goto(base + path)
-        _check(page, name, dialogs)
+        check_and_capture(page, name, dialogs)
     page.goto(f"{base}/alerts/{w.evil_alert}")
     text = page.inner_text("main")
     assert SCRIPT in text and TEMPLATE in text and "javascript:alert(3)" in text
@@ -79,28 +60,28 @@ def test_portal_end_to_end(browser, server) -> None:  # type: ignore[no-untyped-
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#results")
     assert SCRIPT in page.inner_text("#results")
-    _check(page, "10-hunting", dialogs)
+    check_and_capture(page, "10-hunting", dialogs)
 
     page.click("text=Sign out")
-    _sign_in(page, base, "expert@provider.test", w.password)
+    sign_in(page, base, "expert@provider.test", w.password)
     page.goto(f"{base}/console")
-    _check(page, "11-console-queue", dialogs)
+    check_and_capture(page, "11-console-queue", dialogs)
     page.click("text=Credential theft and lateral movement from ws001")
-    _check(page, "12-workbench", dialogs)
+    check_and_capture(page, "12-workbench", dialogs)
     page.fill("#n-title", "Credential theft confirmed on ws001")
     page.click("text=Publish notification")
     page.wait_for_url("**/alerts/*")
     assert "Published" in page.inner_text("main")
     assert "Credential theft confirmed on ws001" in page.inner_text("h1")
-    _check(page, "13-published-alert", dialogs)
+    check_and_capture(page, "13-published-alert", dialogs)
     page.goto(f"{base}/console/stories/{w.evil_story}")
-    _check(page, "14-workbench-hostile", dialogs)
+    check_and_capture(page, "14-workbench-hostile", dialogs)
 
     page.click("text=Sign out")
-    _sign_in(page, base, "provider_admin@provider.test", w.password)
+    sign_in(page, base, "provider_admin@provider.test", w.password)
     for name, path in [("15-enrollments", "/admin/enrollments"), ("16-subscriptions", "/admin/subscriptions"),
                        ("17-users", "/admin/users"), ("18-models", "/admin/models")]:  # fmt: skip
         page.goto(base + path)
-        _check(page, name, dialogs)
+        check_and_capture(page, name, dialogs)
     assert blocked == []
     context.close()
