@@ -122,19 +122,17 @@ class RareProcessPath(Analytic):
             [self.max_count, *params],
         ).fetchall()
         for path, device, n, first, last, keys, accounts, sha in rows:
-            yield self.candidate(
-                title=f"Rare executable {path}",
-                first_seen=first,
-                last_seen=last,
-                evidence=keys,
-                entities={
-                    "device": [device],
-                    "process": [path.rsplit("\\", 1)[-1]],
-                    "account": accounts,
-                    "file": [sha] if sha else [],
-                },
-                group=(device or "", path),
-                details={"path": path, "count": n, "tenant_devices": devices[0]},
+            yield _executable_lead(
+                self,
+                "Rare executable",
+                path,
+                device,
+                first,
+                last,
+                keys,
+                accounts,
+                sha,
+                {"path": path, "count": n, "tenant_devices": devices[0]},
             )
 
 
@@ -171,17 +169,44 @@ class FirstSeenUserWritable(Analytic):
             params,
         ).fetchall()
         for _ident, path, device, n, first, last, keys, accounts, sha in rows:
-            yield self.candidate(
-                title=f"First-seen executable {path}",
-                first_seen=first,
-                last_seen=last,
-                evidence=keys,
-                entities={
-                    "device": [device],
-                    "process": [path.rsplit("\\", 1)[-1]],
-                    "account": accounts,
-                    "file": [sha] if sha else [],
-                },
-                group=(device or "", path),
-                details={"path": path, "count": n},
+            yield _executable_lead(
+                self,
+                "First-seen executable",
+                path,
+                device,
+                first,
+                last,
+                keys,
+                accounts,
+                sha,
+                {"path": path, "count": n},
             )
+
+
+def _executable_lead(
+    analytic: Analytic,
+    what: str,
+    path: str,
+    device: str | None,
+    first: dt.datetime,
+    last: dt.datetime,
+    keys: list[str],
+    accounts: list[str],
+    sha: str | None,
+    details: dict[str, object],
+) -> LeadCandidate:
+    """One executable on one device: the lead both executable analytics raise."""
+    return analytic.candidate(
+        title=f"{what} {path}",
+        first_seen=first,
+        last_seen=last,
+        evidence=keys,
+        entities={
+            "device": [device] if device else [],
+            "process": [path.rsplit("\\", 1)[-1]],
+            "account": accounts,
+            "file": [sha] if sha else [],
+        },
+        group=(device or "", path),
+        details=details,
+    )
