@@ -77,16 +77,20 @@ def main() -> int:
 
     raw_events, raw_seconds = raw_evtx_rate(evtx_files)
     raw_rate = raw_events / raw_seconds
-    print(f"raw evtx parse (records_json, 1 process): {raw_events:,} events in {raw_seconds:.2f} s = "
-          f"{raw_rate:,.0f} events/s")
+    print(
+        f"raw evtx parse (records_json, 1 process): {raw_events:,} events in {raw_seconds:.2f} s = "
+        f"{raw_rate:,.0f} events/s"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = DuckDBEngine(Path(tmp) / "lake")
         # EVTX only, same files as the raw parse.
         report = ingest_paths(engine, "evtx-only", evtx_files, workers=args.workers)
         evtx_rate = report.events_read / report.seconds
-        print(f"huntwatch ingest, EVTX files: {report.events_read:,} events in {report.seconds:.2f} s = "
-              f"{evtx_rate:,.0f} events/s, ratio to raw evtx parse {evtx_rate / raw_rate:.2f}")
+        print(
+            f"huntwatch ingest, EVTX files: {report.events_read:,} events in {report.seconds:.2f} s = "
+            f"{evtx_rate:,.0f} events/s, ratio to raw evtx parse {evtx_rate / raw_rate:.2f}"
+        )
         total_events = 0
         total_seconds = 0.0
         for i in range(args.scale):
@@ -94,14 +98,20 @@ def main() -> int:
             report = ingest_paths(engine, "corpus", evtx_files + json_files, workers=args.workers, rewrite=rewrite)
             total_events += report.events_read
             total_seconds += report.seconds
-            print(f"  copy {i + 1}/{args.scale}: {report.events_read:,} events, {report.events_written:,} written, "
-                  f"{report.seconds:.1f} s, failed files {len(report.failed_files)}")
+            print(
+                f"  copy {i + 1}/{args.scale}: {report.events_read:,} events, {report.events_written:,} written, "
+                f"{report.seconds:.1f} s, failed files {len(report.failed_files)}"
+            )
         rate = total_events / total_seconds if total_seconds else 0.0
-        print(f"huntwatch ingest, whole corpus x{args.scale} ({args.workers} workers): {total_events:,} events in "
-              f"{total_seconds:.1f} s = {rate:,.0f} events/s, ratio to raw evtx parse {rate / raw_rate:.2f}")
+        print(
+            f"huntwatch ingest, whole corpus x{args.scale} ({args.workers} workers): {total_events:,} events in "
+            f"{total_seconds:.1f} s = {rate:,.0f} events/s, ratio to raw evtx parse {rate / raw_rate:.2f}"
+        )
     own, worker = peak_rss_mib()
-    print(f"peak RSS: {own:,.0f} MiB in this process (it also holds the raw-parse sample), {worker:,.0f} MiB in "
-          "the largest worker")
+    print(
+        f"peak RSS: {own:,.0f} MiB in this process (it also holds the raw-parse sample), {worker:,.0f} MiB in "
+        "the largest worker"
+    )
     return 0
 
 

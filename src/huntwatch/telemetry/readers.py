@@ -119,8 +119,9 @@ def _cap(limits: Limits, compressed: int | None) -> int:
 
 def _bomb(name: str, cap: int, limits: Limits) -> SourceError:
     return SourceError(
-        name, f"decompresses to more than {cap:,} bytes (ratio limit {limits.max_ratio}:1): refused as a "
-        "possible decompression bomb"
+        name,
+        f"decompresses to more than {cap:,} bytes (ratio limit {limits.max_ratio}:1): refused as a "
+        "possible decompression bomb",
     )
 
 

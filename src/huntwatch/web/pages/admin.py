@@ -32,9 +32,7 @@ def _date(text: str, what: str) -> dt.datetime | None:
 
 
 @router.get("/enrollments")
-def enrollments(
-    request: Request, status: str = "", who: Viewer = Depends(viewer), s: Session = SessionDep
-) -> Response:
+def enrollments(request: Request, status: str = "", who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     rows = enrollment.list_enrollments(s, who.actor, status or None)
     tenants = {t.id: t for t in accounts.list_tenants(s, who.actor)}
     return render(request, "admin_enrollments.html", who, rows=rows, tenants=tenants, status=status)
@@ -84,9 +82,7 @@ def add_subscription(
 
 
 @router.post("/subscriptions/{subscription_id}/end")
-def end_subscription(
-    subscription_id: int, who: Viewer = Depends(form_viewer), s: Session = SessionDep
-) -> Response:
+def end_subscription(subscription_id: int, who: Viewer = Depends(form_viewer), s: Session = SessionDep) -> Response:
     enrollment.end_subscription(s, who.actor, subscription_id)
     return _done("/admin/subscriptions", "subscription")
 

@@ -182,9 +182,7 @@ def customer_status(
 
 
 @router.get("/cases/{case_id}/attachments/{attachment_id}")
-def download(
-    case_id: int, attachment_id: int, who: Viewer = Depends(viewer), s: Session = SessionDep
-) -> Response:
+def download(case_id: int, attachment_id: int, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     row, data = cases.read_attachment(s, who.actor, attachment_id)
     if row.case_id != case_id:
         raise InvalidInput("the attachment belongs to another case")

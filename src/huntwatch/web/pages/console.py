@@ -51,9 +51,7 @@ def queue(request: Request, who: Viewer = Depends(viewer), s: Session = SessionD
 
 
 @router.get("/stories/{story_id}")
-def workbench(
-    story_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep
-) -> Response:
+def workbench(story_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     story = publishing.get_story(s, who.actor, story_id)
     require_expert_on(s, who.actor, story.tenant_id)
     draft = publishing.draft_from_story(s, story)

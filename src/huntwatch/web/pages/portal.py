@@ -88,9 +88,7 @@ def alert_queue(
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(
-    alert_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep
-) -> Response:
+def alert_page(alert_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     alert = alerts.get_alert(s, who.actor, alert_id)
     tenant = s.get(Tenant, alert.tenant_id)
     story = publishing.get_story(s, who.actor, alert.story_id) if alert.story_id else None
@@ -133,9 +131,7 @@ def incidents(
 
 
 @router.get("/incidents/{story_id}")
-def incident_page(
-    story_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep
-) -> Response:
+def incident_page(story_id: int, request: Request, who: Viewer = Depends(viewer), s: Session = SessionDep) -> Response:
     story = publishing.get_story(s, who.actor, story_id)
     tenant = s.get(Tenant, story.tenant_id)
     published = alerts.list_alerts(s, who.actor, AlertFilter(tenant_id=story.tenant_id, story_id=story.id)).items
