@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -140,28 +141,34 @@ def create_user(
 
 
 def list_users(s: Session, actor: Actor, tenant_id: int | None = None) -> list[User]:
-    q = select(User).order_by(User.email)
+    return _admin_listing(s, actor, select(User).order_by(User.email), User.tenant_id, tenant_id)
+
+
+def _admin_listing(s: Session, actor: Actor, q: Any, tenant_column: Any, tenant_id: int | None) -> list[Any]:
+    """Rows a tenant admin may list (their tenant, or the one asked for); a provider admin lists all."""
     if tenant_id is not None:
         require_tenant_role(s, actor, tenant_id, "tenant_admin")
-        return list(s.scalars(q.where(User.tenant_id == tenant_id)))
+        return list(s.scalars(q.where(tenant_column == tenant_id)))
     if actor.is_provider_admin:
         return list(s.scalars(q))
     if actor.tenant_id is None:
         return []
     require_tenant_role(s, actor, actor.tenant_id, "tenant_admin")
-    return list(s.scalars(q.where(User.tenant_id == actor.tenant_id)))
+    return list(s.scalars(q.where(tenant_column == actor.tenant_id)))
 
 
 def _user_for_admin(s: Session, actor: Actor, user_id: int) -> User:
-    user = s.get(User, user_id)
-    if user is None:
-        raise NotFound("no such user")
-    if user.tenant_id is None:
-        if not actor.is_provider_admin:
-            raise NotFound("no such user")
-    else:
-        require_tenant_role(s, actor, user.tenant_id, "tenant_admin")
-    return user
+    return _admin_owned(s, actor, User, user_id, "user")
+
+
+def _admin_owned(s: Session, actor: Actor, model: Any, row_id: int, what: str) -> Any:
+    """A row its tenant's admin may change; provider-level rows only a provider admin (others: not found)."""
+    row = s.get(model, row_id)
+    if row is None or (row.tenant_id is None and not actor.is_provider_admin):
+        raise NotFound(f"no such {what}")
+    if row.tenant_id is not None:
+        require_tenant_role(s, actor, row.tenant_id, "tenant_admin")
+    return row
 
 
 def update_user(
@@ -322,27 +329,11 @@ def create_token(
 
 
 def list_tokens(s: Session, actor: Actor, tenant_id: int | None = None) -> list[ApiToken]:
-    q = select(ApiToken).order_by(ApiToken.id)
-    if tenant_id is not None:
-        require_tenant_role(s, actor, tenant_id, "tenant_admin")
-        return list(s.scalars(q.where(ApiToken.tenant_id == tenant_id)))
-    if actor.is_provider_admin:
-        return list(s.scalars(q))
-    if actor.tenant_id is None:
-        return []
-    require_tenant_role(s, actor, actor.tenant_id, "tenant_admin")
-    return list(s.scalars(q.where(ApiToken.tenant_id == actor.tenant_id)))
+    return _admin_listing(s, actor, select(ApiToken).order_by(ApiToken.id), ApiToken.tenant_id, tenant_id)
 
 
 def revoke_token(s: Session, actor: Actor, token_id: int) -> ApiToken:
-    token = s.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound("no such token")
-    if token.tenant_id is None:
-        if not actor.is_provider_admin:
-            raise NotFound("no such token")
-    else:
-        require_tenant_role(s, actor, token.tenant_id, "tenant_admin")
+    token = _admin_owned(s, actor, ApiToken, token_id, "token")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         record(s, actor, "token.revoke", "token", token.id, token.tenant_id)
