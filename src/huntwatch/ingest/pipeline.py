@@ -294,21 +294,26 @@ class Ingestor:
             self.report.duplicates += len(keys) - len(unique)
             tables = {n: _first_per_key(t) for n, t in tables.items()}
             raw = tables[RAW_TABLE.name]
-        # Against the lake: drop keys an earlier batch (or an interrupted run) already committed.
+        # Against the lake: drop keys an earlier batch (or an interrupted run) already committed. Only
+        # batches that may hold the same devices in the same time span are read, so the cost follows the
+        # overlap (a re-sent file), not the size of the lake.
         times = pc.min_max(raw["Timestamp"])
         first, last = times["min"].as_py(), times["max"].as_py()
-        committed = self.engine.store.catalog(self.tenant).batches
-        if raw["Timestamp"].null_count or first is None:
-            overlap = bool(committed)
-        else:
-            overlap = any(b.overlaps(first.isoformat(), last.isoformat()) for b in committed)
-        if overlap:
+        span = (None, None) if raw["Timestamp"].null_count or first is None else (first, last)
+        devices = set(pc.unique(raw["DeviceName"]).to_pylist())
+        candidates = [
+            b.seq
+            for b in self.engine.store.catalog(self.tenant).batches
+            if b.may_hold(*(t.isoformat() if t else None for t in span), devices)
+        ]
+        if candidates:
             existing = self.engine.query(
                 'SELECT DISTINCT r.EventKey FROM "RawEvents" r JOIN batch_keys b USING (EventKey) '
                 "WHERE r.Timestamp IS NULL OR r.Timestamp BETWEEN ? AND ?",
                 self.tenant,
                 params=[first, last],
                 inputs={"batch_keys": pa.table({"EventKey": raw["EventKey"]})},
+                batches=candidates,
             )["EventKey"]
             if len(existing):
                 self.report.duplicates += len(existing)

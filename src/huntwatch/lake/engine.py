@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -60,13 +60,14 @@ class DuckDBEngine:
         tenant: str | Sequence[str],
         *,
         after_seq: int = 0,
+        batches: Collection[int] | None = None,
         sandboxed: bool = False,
         sql: str | None = None,
     ) -> duckdb.DuckDBPyConnection:
         """A connection whose schema tables are views over the given tenant(s) only.
 
         Binding a view reads the footers of its files, so when the ``sql`` to be run is known, only the
-        tables it names get views.
+        tables it names get views; ``batches`` (seqs) narrows them to those batches' files.
 
         ``sandboxed`` is for SQL a person wrote: only the tenant's own lake directory is readable, no
         other file or extension can be touched, and the settings are locked.
@@ -86,7 +87,7 @@ class DuckDBEngine:
             paths = [
                 str(self.store.tenant_dir(t) / rel)
                 for t, cat in catalogs.items()
-                for rel in cat.files(table.name, after_seq)
+                for rel in cat.files(table.name, after_seq, batches)
             ]
             if paths:
                 listing = ", ".join(_quote(p) for p in paths)
@@ -111,10 +112,11 @@ class DuckDBEngine:
         params: Sequence[object] | None = None,
         inputs: Mapping[str, pa.Table] | None = None,
         after_seq: int = 0,
+        batches: Collection[int] | None = None,
         timeout_s: float | None = None,
         sandboxed: bool = False,
     ) -> pa.Table:
-        con = self.connect(tenant, after_seq=after_seq, sandboxed=sandboxed, sql=sql)
+        con = self.connect(tenant, after_seq=after_seq, batches=batches, sandboxed=sandboxed, sql=sql)
         try:
             for name, data in (inputs or {}).items():
                 con.register(name, data)

@@ -19,7 +19,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,9 @@ from huntwatch.schema import TABLES, arrow_schema
 
 _TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 CATALOG = "_catalog.json"
+# A batch lists the devices its events came from when they are at most this many (beyond, "unknown"): enough
+# for per-host uploads and lab replays, small enough to keep the catalog light.
+MAX_LISTED_DEVICES = 256
 
 
 class LakeError(Exception):
@@ -56,10 +59,16 @@ class Batch:
     rows: dict[str, int]
     sources: list[str] = field(default_factory=list)  # fingerprints of source files completed here
     time_range: list[str] | None = None  # [first, last] event time (ISO) of the batch's RawEvents
+    devices: list[str] | None = None  # DeviceName of every event, when few enough to list (else unknown)
 
-    def overlaps(self, first: str, last: str) -> bool:
-        """Could this batch hold events between first and last? (Unknown ranges always could.)"""
-        return self.time_range is None or not (self.time_range[1] < first or self.time_range[0] > last)
+    def may_hold(self, first: str | None, last: str | None, devices: Collection[str]) -> bool:
+        """Could this batch hold an event of one of ``devices`` between first and last? Unknown ranges and
+        device lists always could; ``first``/``last`` None means any time."""
+        if self.devices is not None and set(self.devices).isdisjoint(devices):
+            return False
+        if self.time_range is None or first is None or last is None:
+            return True
+        return not (self.time_range[1] < first or self.time_range[0] > last)
 
 
 @dataclass
@@ -72,8 +81,14 @@ class Catalog:
     def last_seq(self) -> int:
         return self.batches[-1].seq if self.batches else 0
 
-    def files(self, table: str, after_seq: int = 0) -> list[str]:
-        return [f for b in self.batches if b.seq > after_seq for f in b.files.get(table, ())]
+    def files(self, table: str, after_seq: int = 0, batches: Collection[int] | None = None) -> list[str]:
+        """Files of ``table`` committed after ``after_seq`` (only of the ``batches`` seqs, when given)."""
+        return [
+            f
+            for b in self.batches
+            if b.seq > after_seq and (batches is None or b.seq in batches)
+            for f in b.files.get(table, ())
+        ]
 
     def to_json(self) -> bytes:
         return orjson.dumps(
@@ -187,6 +202,7 @@ class TenantWriter:
             rows=rows,
             sources=list(sources or []),
             time_range=_time_range(tables),
+            devices=_devices(tables),
         )
         catalog.batches.append(batch)
         self._publish(catalog)
@@ -206,6 +222,7 @@ class TenantWriter:
             rows={n: t.num_rows for n, t in tables.items() if t.num_rows},
             sources=[s for b in old for s in b.sources],
             time_range=_time_range(tables),
+            devices=_devices(tables),
         )
         catalog.batches = [b for b in catalog.batches if b.id not in old_ids] + [batch]
         self._publish(catalog)
@@ -256,6 +273,17 @@ def _time_range(tables: Mapping[str, pa.Table]) -> list[str] | None:
         lows.append(bounds["min"].as_py())
         highs.append(bounds["max"].as_py())
     return [min(lows).isoformat(), max(highs).isoformat()] if lows else None
+
+
+def _devices(tables: Mapping[str, pa.Table]) -> list[str] | None:
+    """Sorted device names of a batch's events, or None when there are too many to list."""
+    names: set[str] = set()
+    for data in tables.values():
+        if data.num_rows and "DeviceName" in data.column_names:
+            names.update(pc.unique(data["DeviceName"]).to_pylist())
+            if len(names) > MAX_LISTED_DEVICES:
+                return None
+    return sorted(n for n in names if n is not None) if None not in names else None
 
 
 def _fsync(path: Path) -> None:
