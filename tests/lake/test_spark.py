@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 import time
 from pathlib import Path
 
@@ -279,3 +280,70 @@ def test_the_hunt_runner_gives_the_same_leads_on_spark(spark: SparkEngine, lake:
         )
     assert results["spark"] == results["duckdb"]
     assert results["duckdb"], "the recording should make hunts fire"
+
+
+def _signals() -> dict[str, pa.Table]:
+    """Rows on which every built-in analytic finds something (whole seconds: Spark's epoch is integral)."""
+    from tests.hunting.conftest import T0, proc, rows_table
+
+    rnd = random.Random(5)
+    net = [
+        {
+            "TenantId": "signals",
+            "EventKey": f"n{i:04d}",
+            "Timestamp": T0 + dt.timedelta(seconds=i * 60 + rnd.randint(-2, 2)),
+            "DeviceName": "ws1",
+            "ActionType": "ConnectionSuccess",
+            "RemoteIP": "203.0.113.9",
+            "RemotePort": 443,
+            "InitiatingProcessFileName": "updater.exe",
+        }
+        for i in range(20)
+    ]
+    routine = ["outlook.exe", "winword.exe", "excel.exe", "chrome.exe", "teams.exe"]
+    procs = [
+        proc(i, i * 3, routine[i % len(routine)], device=f"ws{i % 3}", account=f"user{i % 4}", parent="services.exe")
+        for i in range(80)
+    ]
+    tools = ["whoami.exe", "nltest.exe", "adfind.exe", "rclone.exe"]
+    procs += [proc(900 + j, 600 + j, tool, account="mallory", parent="cmd.exe") for j, tool in enumerate(tools)]
+    procs.append(proc(950, 700, "a.exe", parent="services.exe", folder="C:\\Users\\bob\\AppData\\Local\\Temp\\a.exe"))
+    return {"DeviceNetworkEvents": rows_table("DeviceNetworkEvents", net), "DeviceProcessEvents": rows_table(
+        "DeviceProcessEvents", [r | {"TenantId": "signals"} for r in procs])}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_analytics_run_on_spark_like_on_duckdb(spark: SparkEngine, lake: Path, tmp_path: Path) -> None:
+    """Analytics push their aggregation into whichever engine holds the lake; Spark finds what DuckDB finds."""
+    from huntwatch.hunting import run_hunts
+    from huntwatch.hunting.analytics import (
+        Beaconing,
+        FirstSeenUserWritable,
+        RareCommandSequence,
+        RareParentChild,
+        RareProcessPath,
+    )
+    from huntwatch.hunting.analytics.base import engine_query
+    from huntwatch.state import Database
+
+    DuckDBEngine(lake).append("signals", _signals())
+    analytics = [
+        Beaconing(),
+        RareParentChild(min_parent_count=30),
+        RareProcessPath(),
+        FirstSeenUserWritable(),
+        RareCommandSequence(min_events=50),
+    ]
+    for analytic in analytics:
+        found = {}
+        for name, engine in (("duckdb", DuckDBEngine(lake)), ("spark", spark)):
+            cands = analytic.run(engine_query(engine, "signals", timeout_s=300), None)
+            found[name] = sorted((c.group, c.title, tuple(sorted(c.evidence))) for c in cands)
+        assert found["duckdb"], analytic.id
+        assert found["spark"] == found["duckdb"], analytic.id
+    db = Database(f"sqlite:///{tmp_path / 'spark.db'}")
+    db.create_all()
+    report = run_hunts(spark, db, "signals", hunts=[], analytics=analytics, timeout_s=300)
+    assert not report.errors, report.errors
+    assert {o.id for o in report.outcomes if o.candidates} == {a.id for a in analytics}

@@ -226,8 +226,8 @@ def hunt_cmd(
 ) -> None:
     """Hunt new telemetry since each hunt's watermark and store the leads (rerunning adds nothing).
 
-    With ``--engine spark`` the hunts and Sigma rules run on Spark; the Python analytics need the embedded
-    engine and are skipped there.
+    With ``--engine spark`` the hunts, the analytics' aggregations and the Sigma rules run on Spark; only
+    result rows come back to this process.
     """
     from huntwatch.lake.spark import engine_from_options
 

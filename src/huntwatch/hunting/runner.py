@@ -24,7 +24,7 @@ import sqlglot
 import sqlglot.expressions as exp
 from sqlalchemy import select
 
-from huntwatch.hunting.analytics.base import Analytic
+from huntwatch.hunting.analytics.base import Analytic, Query, connection_query, engine_query
 from huntwatch.hunting.leads import LeadCandidate
 from huntwatch.hunting.model import Hunt
 from huntwatch.hunting.store import SaveResult, ensure_tenant, save_candidates
@@ -129,11 +129,12 @@ def run_hunts(
             report.outcomes.append(Outcome(a.id, "analytic", skipped=True))
 
     if (due_hunts or due_analytics) and not isinstance(engine, DuckDBEngine):
-        # A scale-out engine (Spark): each hunt's SQL runs there; only its result rows come back and are
-        # grouped into leads locally. The Python analytics need the embedded engine and are left for it.
+        # A scale-out engine (Spark): each hunt's SQL and each analytic's aggregation runs there; only
+        # result rows come back, grouped into leads locally.
         _hunt_on_query_engine(engine, tenant_slug, due_hunts, filled, timeout_s, pending, report, progress)
+        query = engine_query(engine, tenant_slug, timeout_s)
         for analytic in due_analytics:
-            report.outcomes.append(Outcome(analytic.id, "analytic", skipped=True))
+            _run_analytic(analytic, query, starts.get(mark(analytic.id)), pending, report, progress)
     elif due_hunts or due_analytics:
         con = engine.connect(tenant_slug)
         con.execute("SET enable_progress_bar = false")  # stdout belongs to the caller (JSON output)
@@ -162,19 +163,7 @@ def run_hunts(
                 report.outcomes.append(outcome)
             con.execute("SET search_path = 'main'")
             for analytic in due_analytics:
-                if progress:
-                    progress(analytic.id)
-                outcome = Outcome(analytic.id, "analytic")
-                t0 = time.perf_counter()
-                try:
-                    cands = list(analytic.run(con, starts.get(mark(analytic.id))))
-                except (QueryError, duckdb.Error, ValueError) as exc:
-                    outcome.error = str(exc).splitlines()[0][:500]
-                    cands = []
-                gap = dt.timedelta(minutes=analytic.window_minutes)
-                pending.append((outcome, cands, gap))
-                outcome.seconds = time.perf_counter() - t0
-                report.outcomes.append(outcome)
+                _run_analytic(analytic, connection_query(con), starts.get(mark(analytic.id)), pending, report, progress)
         finally:
             con.close()
 
@@ -232,6 +221,28 @@ def _hunt_on_query_engine(
             report.outcomes.append(outcome)
     finally:
         local.close()
+
+
+def _run_analytic(
+    analytic: Analytic,
+    query: Query,
+    since: dt.datetime | None,
+    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]],
+    report: HuntReport,
+    progress: Progress | None,
+) -> None:
+    if progress:
+        progress(analytic.id)
+    outcome = Outcome(analytic.id, "analytic")
+    t0 = time.perf_counter()
+    try:
+        cands = list(analytic.run(query, since))
+    except (QueryError, duckdb.Error, ValueError) as exc:
+        outcome.error = str(exc).splitlines()[0][:500]
+        cands = []
+    pending.append((outcome, cands, dt.timedelta(minutes=analytic.window_minutes)))
+    outcome.seconds = time.perf_counter() - t0
+    report.outcomes.append(outcome)
 
 
 def _store(

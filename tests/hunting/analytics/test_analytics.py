@@ -10,6 +10,7 @@ from huntwatch.hunting.analytics import (
     RareParentChild,
     RareProcessPath,
 )
+from huntwatch.hunting.analytics.base import connection_query, engine_query
 
 from ..conftest import T0, proc, rows_table
 
@@ -29,7 +30,7 @@ def _net(i: int, seconds: float, dest: str, process: str = "updater.exe") -> dic
 
 def _con(engine, tables):
     engine.append("t1", {name: rows_table(name, rows) for name, rows in tables.items()})
-    return engine.connect("t1")
+    return connection_query(engine.connect("t1"))
 
 
 def test_beaconing_finds_periodic_not_random(engine):
@@ -45,7 +46,7 @@ def test_beaconing_finds_periodic_not_random(engine):
     assert 55 <= leads[0].details["median_interval_s"] <= 65 and len(leads[0].evidence) == 20
     assert leads[0].tactics == ["Command and Control"] and leads[0].source == "analytic"
     # only findings with events after `since` are reported
-    assert list(Beaconing().run(engine.connect("t1"), T0 + dt.timedelta(days=1))) == []
+    assert list(Beaconing().run(engine_query(engine, "t1"), T0 + dt.timedelta(days=1))) == []
 
 
 def test_rare_parent_child_needs_a_common_parent(engine):

@@ -1,21 +1,29 @@
 """The one interface every non-SQL analytic implements.
 
-An analytic reads a tenant's whole history through a DuckDB connection whose schema tables are views
-(baselines need the past), pushes counting and aggregation into SQL, and yields ``LeadCandidate`` s only
-for findings that involve events at or after ``since`` (None: the whole history is new). It never writes.
+An analytic reads a tenant's whole history (baselines need the past) through a ``Query``: SQL in the lake's
+DuckDB dialect, run by whichever engine holds the lake (the embedded DuckDB, or Spark, which transpiles
+it). Counting and aggregation happen there; only the few aggregate rows come back, never raw events. It
+yields ``LeadCandidate`` s only for findings that involve events at or after ``since`` (None: the whole
+history is new), and never writes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 
 from huntwatch.hunting.leads import LeadCandidate
 from huntwatch.hunting.model import Requirement
+
+if TYPE_CHECKING:
+    from huntwatch.lake import Engine
+
+Rows = list[tuple[Any, ...]]
+Query = Callable[[str, Sequence[Any]], Rows]  # (DuckDB-dialect SQL, parameters) -> result rows
 
 SYSMON = "Microsoft-Windows-Sysmon/Operational"
 SECURITY = "Security"
@@ -36,7 +44,7 @@ class Analytic(ABC):
     window_minutes: ClassVar[int] = 60
 
     @abstractmethod
-    def run(self, con: duckdb.DuckDBPyConnection, since: dt.datetime | None) -> Iterator[LeadCandidate]:
+    def run(self, query: Query, since: dt.datetime | None) -> Iterator[LeadCandidate]:
         """Yield findings that involve events at or after ``since``."""
 
     def candidate(
@@ -74,3 +82,18 @@ def since_clause(since: dt.datetime | None, column: str = "Timestamp") -> tuple[
     if since is None:
         return "", []
     return f' AND "{column}" >= ?', [since]
+
+
+def connection_query(con: duckdb.DuckDBPyConnection) -> Query:
+    """Run analytics on an open DuckDB connection (the embedded runner's, with its views)."""
+    return lambda sql, params: con.execute(sql, list(params)).fetchall()
+
+
+def engine_query(engine: Engine, tenant: str, timeout_s: float | None = None) -> Query:
+    """Run analytics through any ``Engine`` (Spark): the aggregation runs there, rows come back as Arrow."""
+
+    def run(sql: str, params: Sequence[Any]) -> Rows:
+        table = engine.query(sql, tenant, params=list(params), timeout_s=timeout_s)
+        return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+    return run

@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-import duckdb
 import numpy as np
 
-from huntwatch.hunting.analytics.base import SYSMON, Analytic, since_clause
+from huntwatch.hunting.analytics.base import SYSMON, Analytic, Query, since_clause
 from huntwatch.hunting.leads import LeadCandidate
 from huntwatch.hunting.model import Requirement
 
@@ -38,9 +37,9 @@ class Beaconing(Analytic):
         self.max_jitter = max_jitter
         self.min_interval_s = min_interval_s
 
-    def run(self, con: duckdb.DuckDBPyConnection, since: dt.datetime | None) -> Iterator[LeadCandidate]:
+    def run(self, query: Query, since: dt.datetime | None) -> Iterator[LeadCandidate]:
         clause, params = since_clause(since, "last_seen")
-        rows = con.execute(
+        rows = query(
             f"""
             WITH n AS (
                 SELECT DeviceName, lower(InitiatingProcessFileName) AS process,
@@ -64,7 +63,7 @@ class Beaconing(Analytic):
             HAVING count(*) >= ? AND avg(delta) >= ?{clause}
             """,
             [self.min_connections, self.min_interval_s, *params],
-        ).fetchall()
+        )
         for device, process, dest, port, n, first, last, deltas, keys in rows:
             gaps = np.asarray(deltas, dtype=float)
             gaps = gaps[gaps >= 1.0]  # bursts within a second are one call-home, not two

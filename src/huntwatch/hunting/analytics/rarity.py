@@ -8,9 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
-import duckdb
-
-from huntwatch.hunting.analytics.base import SECURITY, SYSMON, Analytic, since_clause
+from huntwatch.hunting.analytics.base import SECURITY, SYSMON, Analytic, Query, since_clause
 from huntwatch.hunting.leads import LeadCandidate
 from huntwatch.hunting.model import Requirement
 
@@ -50,9 +48,9 @@ class RareParentChild(Analytic):
         self.max_pair_count = max_pair_count
         self.min_parent_count = min_parent_count
 
-    def run(self, con: duckdb.DuckDBPyConnection, since: dt.datetime | None) -> Iterator[LeadCandidate]:
+    def run(self, query: Query, since: dt.datetime | None) -> Iterator[LeadCandidate]:
         clause, params = since_clause(since, "Timestamp")
-        rows = con.execute(
+        rows = query(
             f"""
             WITH p AS (
                 SELECT DeviceName, lower(InitiatingProcessFileName) AS parent, lower(FileName) AS child,
@@ -70,7 +68,7 @@ class RareParentChild(Analytic):
             GROUP BY p.DeviceName, p.parent, p.child
             """,
             [self.max_pair_count, self.min_parent_count, *params],
-        ).fetchall()
+        )
         for device, parent, child, first, last, keys, accounts, pair_n, parent_n in rows:
             yield self.candidate(
                 title=f"Rare child {child} of {parent}",
@@ -103,12 +101,12 @@ class RareProcessPath(Analytic):
         self.max_count = max_count
         self.min_devices = min_devices
 
-    def run(self, con: duckdb.DuckDBPyConnection, since: dt.datetime | None) -> Iterator[LeadCandidate]:
-        devices = con.execute("SELECT count(DISTINCT DeviceName) FROM DeviceProcessEvents").fetchone()
+    def run(self, query: Query, since: dt.datetime | None) -> Iterator[LeadCandidate]:
+        devices = query("SELECT count(DISTINCT DeviceName) FROM DeviceProcessEvents", [])[0]
         if not devices or devices[0] < self.min_devices:
             return  # no fleet to stack against
         clause, params = since_clause(since, "last_seen")
-        rows = con.execute(
+        rows = query(
             f"""
             SELECT lower(FolderPath) AS path, any_value(DeviceName) AS device, count(*) AS n,
                    min(Timestamp) AS first_seen, max(Timestamp) AS last_seen, list(EventKey) AS keys,
@@ -120,7 +118,7 @@ class RareProcessPath(Analytic):
             HAVING count(DISTINCT DeviceName) = 1 AND count(*) <= ?{clause}
             """,
             [self.max_count, *params],
-        ).fetchall()
+        )
         for path, device, n, first, last, keys, accounts, sha in rows:
             yield _executable_lead(
                 self,
@@ -152,9 +150,9 @@ class FirstSeenUserWritable(Analytic):
     table = "DeviceProcessEvents"
     requires = _PROCESS_SOURCES
 
-    def run(self, con: duckdb.DuckDBPyConnection, since: dt.datetime | None) -> Iterator[LeadCandidate]:
+    def run(self, query: Query, since: dt.datetime | None) -> Iterator[LeadCandidate]:
         clause, params = since_clause(since, "first_seen")
-        rows = con.execute(
+        rows = query(
             f"""
             SELECT coalesce(lower(SHA256), lower(FolderPath)) AS ident, any_value(lower(FolderPath)) AS path,
                    any_value(DeviceName) AS device, count(*) AS n, min(Timestamp) AS first_seen,
@@ -167,7 +165,7 @@ class FirstSeenUserWritable(Analytic):
             HAVING count(DISTINCT DeviceName) = 1{clause}
             """,
             params,
-        ).fetchall()
+        )
         for _ident, path, device, n, first, last, keys, accounts, sha in rows:
             yield _executable_lead(
                 self,

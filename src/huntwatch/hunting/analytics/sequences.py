@@ -11,9 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Iterator
 
-import duckdb
-
-from huntwatch.hunting.analytics.base import SECURITY, SYSMON, Analytic, since_clause
+from huntwatch.hunting.analytics.base import SECURITY, SYSMON, Analytic, Query, since_clause
 from huntwatch.hunting.leads import LeadCandidate
 from huntwatch.hunting.model import Requirement
 
@@ -38,12 +36,12 @@ class RareCommandSequence(Analytic):
         self.min_rare = min_rare
         self.max_pair_count = max_pair_count
 
-    def run(self, con: duckdb.DuckDBPyConnection, since: dt.datetime | None) -> Iterator[LeadCandidate]:
+    def run(self, query: Query, since: dt.datetime | None) -> Iterator[LeadCandidate]:
         clause, params = since_clause(since, "last_seen")
-        total = con.execute("SELECT count(*) FROM DeviceProcessEvents WHERE ActionType = 'ProcessCreated'").fetchone()
+        total = query("SELECT count(*) FROM DeviceProcessEvents WHERE ActionType = 'ProcessCreated'", [])[0]
         if not total or total[0] < self.min_events:
             return  # too little history to know what is normal
-        rows = con.execute(
+        rows = query(
             f"""
             WITH p AS (
                 SELECT DeviceName, lower(coalesce(AccountName, '')) AS account, lower(FileName) AS cur,
@@ -77,7 +75,7 @@ class RareCommandSequence(Analytic):
             HAVING count(*) FILTER (WHERE pair_n <= ?) >= ?{clause}
             """,
             [self.max_pair_count, self.max_pair_count, self.max_pair_count, self.min_rare, *params],
-        ).fetchall()
+        )
         for device, account, _sid, first, last, keys, rare, pair_ns, prev_ns, vocab in rows:
             # Mean log-likelihood of the session's transitions under add-one smoothing.
             loglik = sum(math.log((a + 1) / (b + vocab)) for a, b in zip(pair_ns, prev_ns, strict=True))
