@@ -19,6 +19,7 @@ import yaml
 
 from huntwatch.hunting.attack import AttackCatalog, canonical_tactic, default_catalog
 from huntwatch.hunting.leads import ENTITY_KINDS, SEVERITIES
+from huntwatch.hunting.sqlfast import fold_substring_tests
 from huntwatch.schema import TABLES
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "hunts"
@@ -74,6 +75,11 @@ class Hunt:
     proven_by: tuple[str, ...] = ()
     benign_slice: tuple[str, ...] = ()
     path: Path | None = field(default=None, compare=False)
+
+    @property
+    def sql(self) -> str:
+        """The query as it runs: ``query`` with substring-test chains folded into regex scans."""
+        return fold_substring_tests(self.query)
 
     @property
     def tables(self) -> frozenset[str]:

@@ -210,7 +210,7 @@ def _hunt_on_query_engine(
             cands: list[LeadCandidate] = []
             if hunt.tables & filled:
                 try:
-                    local.register("hunt_rows", engine.query(hunt.query, tenant, timeout_s=timeout_s))
+                    local.register("hunt_rows", engine.query(hunt.sql, tenant, timeout_s=timeout_s))
                     cands = hunt_candidates(local, dataclasses.replace(hunt, query="SELECT * FROM hunt_rows"))
                 except (QueryError, duckdb.Error, ValueError) as exc:
                     outcome.error = str(exc).splitlines()[0][:500]
@@ -338,7 +338,7 @@ def hunt_candidates(
 
     Entity values are lower-cased: Windows names are case-insensitive and stories join leads on them.
     """
-    columns = set(con.sql(hunt.query).columns)
+    columns = set(con.sql(hunt.sql).columns)
     aggregate = "EventKeys" in columns
     required = _AGG_COLUMNS if aggregate else _ROW_COLUMNS
     missing = [c for c in (*required, *hunt.output_columns) if c not in columns]
@@ -357,7 +357,7 @@ def hunt_candidates(
     )
     details_sel = ', list(to_json("Details"))[1:20] AS details' if "Details" in columns else ""
     sql = f"""
-        WITH __r AS ({hunt.query}),
+        WITH __r AS ({hunt.sql}),
         __n AS (
             SELECT *, "Timestamp" AS __first, {last} AS __last, {keys} AS __keys, {group_sel}
             FROM __r WHERE "Timestamp" IS NOT NULL
