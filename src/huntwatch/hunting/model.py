@@ -87,6 +87,14 @@ class Hunt:
         return query_tables(self.query)
 
     @property
+    def raw_event_ids(self) -> frozenset[int] | None:
+        """The event ids this hunt reads from ``RawEvents`` (what its ``requires`` declare), or None when it
+        may read any: the runner then copies only those events out of the raw table once for all hunts."""
+        if not self.requires or any(not r.event_ids for r in self.requires):
+            return None
+        return frozenset(e for r in self.requires for e in r.event_ids)
+
+    @property
     def output_columns(self) -> tuple[str, ...]:
         """Columns every result row must have, besides the time/evidence columns."""
         return tuple(dict.fromkeys(("DeviceName", *self.entities.values(), *self.group_by)))
@@ -98,6 +106,17 @@ def query_tables(sql: str) -> frozenset[str]:
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     return frozenset(t.name for t in tree.find_all(exp.Table) if t.name in _TABLE_NAMES and t.name not in ctes)
+
+
+def query_event_ids(sql: str) -> frozenset[int]:
+    """Event ids a query compares ``EventID`` with (``EventID = n``, ``EventID IN (...)``)."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ids: set[int] = set()
+    for node in tree.find_all(exp.EQ, exp.In):
+        if isinstance(node.this, exp.Column) and node.this.name == "EventID":
+            values = node.expressions if isinstance(node, exp.In) else [node.expression]
+            ids.update(int(v.this) for v in values if isinstance(v, exp.Literal) and not v.is_string)
+    return frozenset(ids)
 
 
 def parse_hunt(data: Any, path: Path | None = None, catalog: AttackCatalog | None = None) -> Hunt:
@@ -181,6 +200,11 @@ def parse_hunt(data: Any, path: Path | None = None, catalog: AttackCatalog | Non
             bad("query", "reads no schema table")
         elif table not in query_tables(query):
             bad("table", f"the query does not read {table}")
+        declared = {e for r in requires for e in r.event_ids}
+        if "RawEvents" in query_tables(query) and requires and all(r.event_ids for r in requires):
+            unlisted = sorted(query_event_ids(query) - declared)
+            if unlisted:
+                bad("requires", f"the query reads RawEvents event id(s) {unlisted} that requires does not list")
     except sqlglot.errors.ParseError as exc:
         bad("query", f"does not parse: {str(exc).splitlines()[0]}")
 

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import functools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,7 +29,7 @@ from huntwatch.hunting.leads import LeadCandidate
 from huntwatch.hunting.model import Hunt
 from huntwatch.hunting.store import SaveResult, ensure_tenant, save_candidates
 from huntwatch.lake import Catalog, DuckDBEngine, Engine, QueryError, run_with_timeout
-from huntwatch.schema import TABLES, table
+from huntwatch.schema import RAW_TABLE, TABLES, table
 from huntwatch.state import Database, HuntWatermark, utcnow
 
 SIGMA_ID = "sigma"
@@ -302,7 +302,7 @@ def _columns_used(sql: str) -> frozenset[str] | None:
 def _materialize(
     con: duckdb.DuckDBPyConnection,
     catalog: Catalog,
-    hunts: Iterable[Hunt],
+    hunts: Sequence[Hunt],
     cutoffs: dict[str, dt.datetime | None],
     max_rows: int,
 ) -> None:
@@ -315,19 +315,30 @@ def _materialize(
             need["all"] |= used is None
             need["cols"] |= used or set()
             need["cutoffs"].append(cutoffs[hunt.id])
+    # RawEvents: decoding its field maps is the cost of every scan, so its copy holds only the event ids
+    # the raw hunts declare (and none when one of them may read any event).
+    raw_ids = [h.raw_event_ids for h in hunts if RAW_TABLE.name in h.tables]
     con.execute("CREATE SCHEMA IF NOT EXISTS recent")
     for name, need in needs.items():
         rows = sum(b.rows.get(name, 0) for b in catalog.batches)
-        if rows == 0 or rows > max_rows or name == "RawEvents":
-            # empty, too big for memory, or RawEvents (its field maps cost more to copy than to re-read):
-            # hunts read the view over Parquet directly
-            continue
+        conditions: list[str] = []
+        params: list[Any] = []
+        if name == RAW_TABLE.name:
+            if any(ids is None for ids in raw_ids):
+                continue
+            wanted = sorted({e for ids in raw_ids if ids is not None for e in ids})
+            conditions.append(f'"EventID" IN ({", ".join(map(str, wanted))})')
+            counted = con.execute(f'SELECT count(*) FROM main."{name}" WHERE {conditions[0]}').fetchone()
+            rows = counted[0] if counted else 0
+        if rows == 0 or rows > max_rows:
+            continue  # empty or too big for memory: hunts read the view over Parquet directly
         names = table(name).names
         cols = names if need["all"] else [c for c in names if c in need["cols"] or c in ("Timestamp", "EventKey")]
         select_list = ", ".join(f'"{c}"' for c in cols)
-        where, params = "", []
         if all(c is not None for c in need["cutoffs"]):
-            where, params = ' WHERE "Timestamp" >= ?', [min(need["cutoffs"])]
+            conditions.append('"Timestamp" >= ?')
+            params.append(min(need["cutoffs"]))
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         con.execute(f'CREATE TABLE recent."{name}" AS SELECT {select_list} FROM main."{name}"{where}', params)
 
 
