@@ -199,11 +199,8 @@ class BatchBuilder:
 
 
 def _columnar(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Row dicts → Arrow: fetch each row's values in C (``map``) and transpose with ``zip``."""
-    if not rows:
-        return schema.empty_table()
-    columns = zip(*[list(map(r.get, schema.names)) for r in rows], strict=True)
-    return pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(columns, schema, strict=True)], schema=schema)
+    """Row dicts → Arrow (Arrow's own converter: several times faster than transposing in Python)."""
+    return pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
 
 
 # ---------------------------------------------------------------------------------------------- files
