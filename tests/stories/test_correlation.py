@@ -24,7 +24,7 @@ def test_keys_normalise_names_and_drop_noise() -> None:
                 "device": ["WS1.corp.local"],
                 "account": ["CORP\\Alice", "NT AUTHORITY\\SYSTEM", "DWM-1"],
                 "logon": ["0x3e7", "0xABC"],
-                "process": ["{11111111-2222-3333-4444-555555555555}", "4242"],
+                "process": ["{11111111-2222-3333-4444-555555555555}", "4242", "whoami.exe"],
                 "file": ["C:\\Windows\\System32\\cmd.exe", "AA" * 32],
                 "remote_ip": ["127.0.0.1", "10.0.0.5"],
             }
@@ -97,6 +97,52 @@ def test_lateral_edge_joins_devices_only_when_its_account_is_in_a_lead() -> None
     assert joined.groups[0].reasons[2]["lateral_movement"]["to"] == "srv2.corp.local"
     stranger = LateralEdge("ws1", "srv2", "mallory", "network logon", T0 + dt.timedelta(minutes=20))
     assert len(correlate_leads(leads, [stranger]).groups) == 2
+
+
+def edge(src: str, dst: str, account: str, minutes: float, method: str = "network logon") -> LateralEdge:
+    return LateralEdge(src, dst, account, method, T0 + dt.timedelta(minutes=minutes))
+
+
+def test_logons_into_a_shared_server_do_not_join_their_users() -> None:
+    leads = [
+        node(1, 0, device=["ws1"], account=["alice"]),
+        node(2, 5, device=["ws2"], account=["bob"]),
+        node(3, 30, device=["fs1"], account=["adm.carol"]),
+    ]
+    # everybody opens the file share; each logon's account is in a lead, so every edge is admitted
+    edges = [edge("ws1", "fs1", "alice", 20), edge("ws2", "fs1", "bob", 25), edge("ws9", "fs1", "adm.carol", 28)]
+    result = correlate_leads(leads, edges)
+    assert sorted(sorted(g.lead_ids) for g in result.groups) == [[1], [2], [3]]
+    assert result.edges_admitted == 3
+
+
+def test_two_accounts_meet_on_a_device_only_through_what_the_machine_did_right_then() -> None:
+    apart = [node(1, 0, device=["srv1"], account=["alice"]), node(2, 20, device=["srv1"], account=["bob"])]
+    assert len(correlate_leads(apart).groups) == 2
+    system = node(3, 10, device=["srv1"], account=["SRV1$", "NT AUTHORITY\\SYSTEM"])  # the machine itself
+    assert [sorted(g.lead_ids) for g in correlate_leads([*apart, system]).groups] == [[1, 2, 3]]
+    later = node(3, 300, device=["srv1"], account=["SRV1$"])
+    assert len(correlate_leads([*apart, later]).groups) == 3
+
+
+def test_routine_logons_do_not_carry_a_chain_into_the_next_day() -> None:
+    leads = [node(1, 0, device=["ws1"], account=["alice"]), node(2, 32 * 60, device=["ws1"], account=["alice"])]
+    edges = [edge("ws1", "fs1", "alice", m) for m in range(60, 32 * 60, 4 * 60)]  # every 4 hours
+    assert len(correlate_leads(leads, edges).groups) == 2
+
+
+def test_logon_out_of_a_device_joins_what_ran_there_under_another_account() -> None:
+    leads = [node(1, 0, device=["ws1"], account=["bob"]), node(2, 30, device=["srv2"], account=["adm.eve"])]
+    moved = correlate_leads(leads, [edge("ws1", "srv2", "adm.eve", 10)])
+    assert [sorted(g.lead_ids) for g in moved.groups] == [[1, 2]]
+    assert len(correlate_leads(leads, [edge("ws1", "srv2", "adm.eve", 200)]).groups) == 2  # not near bob's lead
+
+
+def test_an_address_the_telemetry_shows_on_many_devices_joins_nothing() -> None:
+    leads = [node(i, i, device=[f"ws{i}"], remote_ip=["52.97.146.162"]) for i in range(3)]
+    assert len(correlate_leads(leads).groups) == 1
+    result = correlate_leads(leads, seen_on={"remote_ip:52.97.146.162": 9})
+    assert len(result.groups) == 3 and result.common == {"remote_ip:52.97.146.162": 9}
 
 
 def test_result_does_not_depend_on_input_order() -> None:

@@ -333,3 +333,40 @@ def test_cli_correlates_lists_and_shows(tmp_path: Path, monkeypatch: pytest.Monk
     text = runner.invoke(main, ["stories", "show", str(story_id)]).output
     assert "PROCESS TREES" in text and "`-- *powershell.exe" in text and "Method of entry" in text
     assert runner.invoke(main, ["stories", "show", "999"]).exit_code != 0
+
+
+def test_an_address_half_the_tenant_talks_to_joins_no_story(env) -> None:
+    """Beacon-like leads to a cloud service on two desks stay apart; a rare address still ties them."""
+    engine, db = env
+    tenant(db, "cloud")
+    t = dt.datetime(2024, 5, 1, 9)
+    peers = [(f"ws{i}", "52.97.146.162") for i in range(8)] + [("ws0", "203.0.113.7"), ("ws1", "203.0.113.7")]
+    net = {c: [None] * len(peers) for c in arrow_schema("DeviceNetworkEvents").names}
+    net.update(
+        TenantId=["cloud"] * len(peers),
+        EventKey=[f"net-{i}" for i in range(len(peers))],
+        Timestamp=[t + dt.timedelta(minutes=i) for i in range(len(peers))],
+        DeviceName=[d for d, _ in peers],
+        ActionType=["ConnectionSuccess"] * len(peers),
+        RemoteIP=[ip for _, ip in peers],
+        RemotePort=[443] * len(peers),
+    )
+    engine.append("cloud", {"DeviceNetworkEvents": pa.table(net, schema=arrow_schema("DeviceNetworkEvents"))})
+    for i in (0, 1):
+        add_lead(
+            engine,
+            db,
+            "cloud",
+            f"beacon_{i}",
+            [f"net-{i}"],
+            entities={"device": [f"ws{i}"], "remote_ip": [peers[i][1]]},
+        )
+    report = correlate(engine, db, "cloud")
+    assert len(report.stories_created) == 2 and report.common_entities == {"remote_ip:52.97.146.162": 8}
+    for i in (8, 9):
+        add_lead(
+            engine, db, "cloud", f"c2_{i}", [f"net-{i}"], entities={"device": [peers[i][0]], "remote_ip": [peers[i][1]]}
+        )
+    again = correlate(engine, db, "cloud")  # each joins its desk's story; the rare address ties the two
+    assert sorted(again.stories_extended) == sorted(report.stories_created)
+    assert {(b["entity"], b["value"]) for b in again.bridges} == {("remote_ip", "203.0.113.7")}

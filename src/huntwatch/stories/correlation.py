@@ -2,7 +2,10 @@
 
 Kept free of database and lake I/O so it can be tested and benchmarked on millions of synthetic leads.
 Leads are joined by union-find over entity keys: for every key, leads are ordered by time and each one is
-linked to the previous one when it starts within ``window`` of the end of the run so far (chaining).
+linked to the previous one when it starts within ``window`` of the end of the run so far (chaining). A
+device alone is weak evidence, so on a device key only the same account chains over the window; other
+accounts meet only through what the machine itself did ``near`` in time (see :func:`_key_links`). Lateral
+edges only connect leads, and keys the tenant's telemetry shows on many devices join nothing.
 Links are applied in time order, so the outcome never depends on input order. A component may hold at
 most one existing story: a new lead that touches two open stories joins the earlier link's story and the
 other contact is reported as a *bridge* (a merge suggestion) — automatic merges would undo expert splits.
@@ -20,6 +23,7 @@ from typing import Any
 from huntwatch.stories.entities import EntityKey, account_name, device_key, is_well_known_account, lead_keys
 
 _EPOCH = dt.datetime(1970, 1, 1)
+_ANYONE = frozenset({"*"})
 
 
 def _seconds(t: dt.datetime) -> float:
@@ -132,11 +136,13 @@ def common_keys(
     *,
     fraction: float,
     min_devices: int,
+    seen_on: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
     """Keys that span more than ``max(min_devices, fraction × devices)`` devices: too common to join on.
 
     ``keyed`` yields (all keys, device keys) per participant. A device key spans the devices it appears
     with — a domain controller named in every workstation's Kerberos lead is common, a workstation is not.
+    ``seen_on`` widens a key's span to the devices the telemetry shows it on.
     """
     spans: dict[str, set[str]] = defaultdict(set)
     devices: set[str] = set()
@@ -148,7 +154,9 @@ def common_keys(
         for k in keys:
             spans[k.key].update(names)
     limit = max(min_devices, fraction * len(devices))
-    return {k: len(v) for k, v in spans.items() if len(v) > limit}
+    seen = seen_on or {}
+    widths = {k: max(len(v), seen.get(k, 0)) for k, v in spans.items()}
+    return {k: n for k, n in widths.items() if n > limit}
 
 
 def _edge_keys(edge: LateralEdge) -> list[EntityKey]:
@@ -166,11 +174,17 @@ def correlate_leads(
     leads: Sequence[LeadNode],
     edges: Sequence[LateralEdge] = (),
     *,
+    seen_on: Mapping[str, int] | None = None,
     window: dt.timedelta = dt.timedelta(hours=24),
+    near: dt.timedelta = dt.timedelta(hours=1),
     common_fraction: float = 0.5,
     common_min_devices: int = 5,
 ) -> CorrelationResult:
     """Group leads into stories; only components holding at least one new lead are returned.
+
+    ``window`` chains activity of the same entity; on a device, activity of different accounts (or of an
+    account and the machine itself) only joins when it is ``near`` in time. ``seen_on`` gives, for keys the
+    caller could look up, on how many devices the tenant's telemetry shows them, for the common-key test.
 
     The cyclic garbage collector is paused meanwhile: the millions of small objects built here hold no
     cycles, and collecting them repeatedly made the run grow faster than the number of leads.
@@ -178,7 +192,7 @@ def correlate_leads(
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _correlate(leads, edges, window, common_fraction, common_min_devices)
+        return _correlate(leads, edges, seen_on or {}, window, near, common_fraction, common_min_devices)
     finally:
         if enabled:
             gc.enable()
@@ -187,11 +201,14 @@ def correlate_leads(
 def _correlate(
     leads: Sequence[LeadNode],
     edges: Sequence[LateralEdge],
+    seen_on: Mapping[str, int],
     window: dt.timedelta,
+    near_by: dt.timedelta,
     common_fraction: float,
     common_min_devices: int,
 ) -> CorrelationResult:
     win = window.total_seconds()
+    near = min(near_by, window).total_seconds()
     parts: list[_Part] = []
     for lead in leads:
         parts.append(_Part(_seconds(lead.first_seen), _seconds(lead.last_seen), lead, None, lead_keys(lead.entities)))
@@ -199,6 +216,7 @@ def _correlate(
         ((p.keys, [k for k in p.keys if k.kind == "device"]) for p in parts),
         fraction=common_fraction,
         min_devices=common_min_devices,
+        seen_on=seen_on,
     )
     for p in parts:
         ndev = sum(1 for k in p.keys if k.kind == "device")
@@ -216,20 +234,8 @@ def _correlate(
             by_key[k.key].append(i)
     links: list[tuple[float, str, int, int, float]] = []
     for key, members in by_key.items():
-        if len(members) < 2:
-            continue
-        run_end = parts[members[0]].last
-        prev = members[0]
-        for i in members[1:]:
-            p = parts[i]
-            gap = p.first - run_end
-            if gap <= win:
-                if not _same_story(parts[prev], p):
-                    links.append((p.first, key, prev, i, max(gap, 0.0)))
-                run_end = max(run_end, p.last)
-            else:
-                run_end = p.last
-            prev = i
+        if len(members) > 1:
+            _key_links(parts, key, members, win, near, links)
     links.sort()
 
     uf = _UnionFind(len(parts))
@@ -297,6 +303,75 @@ def _correlate(
         )
     groups.sort(key=lambda g: (g.story_id is None, g.first_seen, min(g.lead_ids)))
     return CorrelationResult(groups, bridges, common, len(admitted))
+
+
+def _key_links(
+    parts: list[_Part],
+    key: str,
+    members: list[int],
+    win: float,
+    near: float,
+    links: list[tuple[float, str, int, int, float]],
+) -> None:
+    """Candidate links among the participants of one key (in time order).
+
+    Leads chain when one starts within the window of the end of the run so far. A lateral edge is a logon,
+    not a finding: it links the latest lead before it and the next lead after it, never another edge, so a
+    user's routine logons cannot carry a chain from one day to the next on their own. On a device key, who
+    acted matters too: the same account or logon session chains within the window; what the machine itself
+    did (a lead naming no account but the device's own) joins whatever happened on it ``near`` in time, and
+    so does a logon *out* of the device (an attacker often moves on with other credentials than the ones
+    they ran as); otherwise two different accounts never meet through the device alone — a file server or
+    terminal server everyone logs on to, or a domain controller's nightly jobs, would join them all.
+    """
+    device = key.startswith("device:")
+    run_end: dict[str, float] = {}
+    lead_of: dict[str, int] = {}  # identity -> latest lead acting as it
+    edge_of: dict[str, int] = {}  # identity -> latest edge after that lead
+    last_lead: int | None = None
+    last_edge: int | None = None
+    last_machine: int | None = None
+    last_exit: int | None = None  # latest edge leaving this device
+    for i in members:
+        p = parts[i]
+        who = _identity(p) if device else _ANYONE
+        targets = {lead_of[w] for w in who if w in lead_of and p.first - run_end[w] <= win}
+        if p.lead is not None:
+            targets.update(edge_of[w] for w in who if w in edge_of and p.first - parts[edge_of[w]].last <= win)
+        if device:
+            if p.lead is None:  # a logon out of this device meets whoever acted here; one into it, the machine
+                nearby = (last_lead,) if _leaves(p, key) else (last_machine,)
+            elif who:
+                nearby = (last_machine, last_exit)
+            else:
+                last_machine = i
+                nearby = (last_lead, last_edge)
+            targets.update(t for t in nearby if t is not None and p.first - parts[t].last <= near)
+        for t in sorted(targets):
+            if not _same_story(parts[t], p):
+                links.append((p.first, key, t, i, max(p.first - parts[t].last, 0.0)))
+        if p.lead is None:
+            edge_of.update(dict.fromkeys(who, i))
+            last_edge = i
+            if device and _leaves(p, key):
+                last_exit = i
+            continue
+        for w in who:
+            fresh = w not in run_end or p.first - run_end[w] > win
+            run_end[w] = p.last if fresh else max(run_end[w], p.last)
+            lead_of[w] = i
+            edge_of.pop(w, None)
+        last_lead = i
+
+
+def _leaves(p: _Part, key: str) -> bool:
+    """Whether ``p`` is a lateral edge whose source is the device of ``key``."""
+    return p.edge is not None and key == f"device:{device_key(p.edge.src_device)}"
+
+
+def _identity(p: _Part) -> frozenset[str]:
+    """Who acted on a device: its account and logon keys; none for the machine itself (its own ``HOST$``)."""
+    return frozenset(k.key for k in p.keys if k.kind == "logon" or (k.kind == "account" and not k.key.endswith("$")))
 
 
 def _is_old(p: _Part) -> bool:

@@ -37,6 +37,7 @@ _VIRTUAL_ACCOUNT = re.compile(r"^(dwm|umfd)-\d+$")
 WELL_KNOWN_LOGONS = frozenset({"0x3e7", "0x3e4", "0x3e5", "0x0", "0", "999", "996", "997", "-", ""})
 _HASH = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$")
 _GUID = re.compile(r"^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$")
+_PID = re.compile(r"^(?:\d+|0x[0-9a-f]+)$")
 
 JOIN_KINDS = ("device", "account", "logon", "process", "file", "remote_ip", "remote_url")
 
@@ -104,7 +105,8 @@ def lead_keys(entities: Mapping[str, Iterable[str]]) -> list[EntityKey]:
     """Every join key of a lead's entities, sorted, without well-known or meaningless values.
 
     Logon and process ids are scoped to the lead's devices because they repeat across machines; Sysmon
-    process GUIDs are unique already. Files join only by hash: a path like ``cmd.exe`` proves nothing.
+    process GUIDs are unique already. Processes join only by id and files only by hash: a name like
+    ``cmd.exe`` proves nothing.
     """
     devices = sorted({device_key(d) for d in entities.get("device", ()) if device_key(d)})
     out: dict[str, EntityKey] = {}
@@ -125,11 +127,9 @@ def lead_keys(entities: Mapping[str, Iterable[str]]) -> list[EntityKey]:
                 add("logon", str(raw), f"logon:{d}|{v}")
     for raw in entities.get("process", ()):
         v = str(raw).strip().lower()
-        if not v:
-            continue
         if _GUID.match(v):
             add("process", str(raw), f"process:{v.strip('{}')}")
-        else:
+        elif _PID.match(v):  # a process name (``whoami.exe``) is no more evidence than a file path
             for d in devices:
                 add("process", str(raw), f"process:{d}|{v}")
     for raw in entities.get("file", ()):

@@ -228,6 +228,21 @@ def file_prevalence(con: duckdb.DuckDBPyConnection, hashes: list[str], paths: li
     return out
 
 
+def address_prevalence(con: duckdb.DuckDBPyConnection, ips: list[str], urls: list[str]) -> dict[str, int]:
+    """Number of devices of the tenant that talked to each remote address or URL (both lower case)."""
+    out: dict[str, int] = {}
+    for column, values, table in (("RemoteIP", ips, "scope_ips"), ("RemoteUrl", urls, "scope_urls")):
+        if not values:
+            continue
+        con.register(table, pa.table({"v": values}))
+        for v, n in con.execute(
+            f"""SELECT lower({column}) v, count(DISTINCT DeviceName) FROM DeviceNetworkEvents
+                WHERE lower({column}) IN (SELECT v FROM {table}) GROUP BY v"""
+        ).fetchall():
+            out[v] = n
+    return out
+
+
 def _is_hash(v: str) -> bool:
     return len(v) in (32, 40, 64) and all(c in "0123456789abcdef" for c in v)
 

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from huntwatch.lake import DuckDBEngine
 from huntwatch.state import Database, Lead, Story, StoryEvent, StoryLead, Tenant
 from huntwatch.stories.correlation import LateralEdge, LeadNode, correlate_leads
-from huntwatch.stories.entities import account_name, device_key
+from huntwatch.stories.entities import account_name, device_key, lead_keys
 from huntwatch.stories.lateral import DeviceDirectory, find_lateral_edges
 from huntwatch.stories.narrative import queries, significance, summary, title
-from huntwatch.stories.scope import LeadFacts, build_scope
+from huntwatch.stories.scope import LeadFacts, address_prevalence, build_scope, file_prevalence
 from huntwatch.stories.timeline import fetch_events, load_forest, process_trees
 
 DEFAULT_WINDOW = dt.timedelta(hours=24)
@@ -91,9 +91,11 @@ def correlate(
         start = min(lead.first_seen for lead in new) - window
         end = max(lead.last_seen for lead in new) + window
         edges = find_lateral_edges(engine, tenant_slug, start, end)
+        nodes = [_node(lead) for lead in leads]
         result = correlate_leads(
-            [_node(lead) for lead in leads],
+            nodes,
             edges,
+            seen_on=_seen_on(engine, tenant_slug, nodes),
             window=window,
             common_fraction=common_fraction,
             common_min_devices=common_min_devices,
@@ -139,6 +141,28 @@ def correlate(
             _rebuild(engine, s, story, tenant_slug, window)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _seen_on(engine: DuckDBEngine, tenant_slug: str, nodes: list[LeadNode]) -> dict[str, int]:
+    """Join key → devices of the tenant whose telemetry shows it (remote addresses, URLs, file hashes).
+
+    Leads see a cloud service's address on the few devices an analytic flagged; the lake knows half the
+    organisation talks to it, so it must not join those devices into one story.
+    """
+    wanted: dict[str, set[str]] = {"remote_ip": set(), "remote_url": set(), "file": set()}
+    for node in nodes:
+        for k in lead_keys(node.entities):
+            if k.kind in wanted:
+                wanted[k.kind].add(k.key.split(":", 1)[1])
+    if not any(wanted.values()):
+        return {}
+    con = engine.connect(tenant_slug)
+    try:
+        counts = address_prevalence(con, sorted(wanted["remote_ip"]), sorted(wanted["remote_url"]))
+        counts |= file_prevalence(con, sorted(wanted["file"]), [])
+    finally:
+        con.close()
+    return {f"{kind}:{v}": counts[v] for kind, values in wanted.items() for v in values if v in counts}
 
 
 def _evidence_keys(leads: list[Lead]) -> dict[str, list[int]]:
