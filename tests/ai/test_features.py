@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from huntwatch.ai.features import FEATURE_NAMES, TenantCounts, device_role, lead_features, story_features
 from huntwatch.state import Database, Lead, Story
 from tests.ai.helpers import make_story
@@ -29,7 +31,20 @@ def test_story_features_cover_every_documented_feature(db: Database) -> None:
     assert f["prior"] == 70 and f["leads"] == 3 and f["max_severity"] == 3 and f["high_leads"] == 3
     assert f["tactics"] == 2 and f["kill_chain_span"] > 0
     assert f["domain_admin"] == 1 and f["on_dc"] == 1 and f["workstations"] == 1 and f["lateral_moves"] == 1
-    assert f["first_seen_binaries"] == 1
+    assert f["first_seen_binaries"] == 1 and f["routine"] == 0
+
+
+def test_routine_is_the_share_of_leads_that_recur_on_other_days(db: Database) -> None:
+    first = make_story(db, "acme", significance=40, severity="high", n=2)
+    later = make_story(db, "acme", significance=40, severity="high", n=1)
+    with db.session() as s:
+        for lead in s.query(Lead).filter_by(story_id=later):
+            lead.first_seen += dt.timedelta(days=1)  # alice's hunt-high-0 again the next day
+            lead.last_seen += dt.timedelta(days=1)
+        s.flush()
+        story = s.get_one(Story, first)
+        f = story_features(story, list(s.query(Lead).filter_by(story_id=first)), TenantCounts.load(s, story.tenant_id))
+    assert f["routine"] == 0.5
 
 
 def test_a_lead_alone_gets_a_prior_from_the_stories_package(db: Database) -> None:

@@ -44,7 +44,7 @@ def test_one_class_cannot_train() -> None:
         train_model(only_benign)
 
 
-def test_prior_explanation_lists_positive_components() -> None:
-    out = prior_explanation({"components": {"kill_chain": 20.0, "spread": 0.0, "severity": 15.0}})
-    assert [e["feature"] for e in out] == ["prior.kill_chain", "prior.severity"]
-    assert out[0]["effect"] == 0.2
+def test_prior_explanation_lists_the_components_that_moved_the_score() -> None:
+    out = prior_explanation({"components": {"kill_chain": 20.0, "spread": 0.0, "severity": 15.0, "routine": -30.0}})
+    assert [e["feature"] for e in out] == ["prior.routine", "prior.kill_chain", "prior.severity"]
+    assert out[0]["effect"] == -0.3 and out[0]["direction"] == "down" and out[1]["effect"] == 0.2

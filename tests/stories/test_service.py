@@ -176,7 +176,8 @@ def test_multi_step_recording_is_one_story_with_the_right_scope(env) -> None:
     reasons = [lead["reason"]["entity"] for lead in doc["leads"]]
     assert reasons.count("seed") == 1 and set(reasons) - {"seed"} <= {"device", "account", "logon", "remote_ip"}
     sig = scope["significance"]
-    assert set(sig["components"]) == {"kill_chain", "spread", "privilege", "rarity", "severity"}
+    assert set(sig["components"]) == {"kill_chain", "spread", "privilege", "rarity", "severity", "routine"}
+    assert sig["components"]["routine"] == 0  # one recording, one day: nothing recurs
     assert 0 < doc["significance"] <= 100 and sig["ranked"]
     assert "srvdefender01.offsec.lan" in doc["summary"] and doc["queries"]
     # The reproducing queries run on the tenant's data and return the key events.

@@ -22,7 +22,7 @@ from huntwatch.hunting import tactic_rank
 from huntwatch.state import Lead, Story
 from huntwatch.stories.attack import tactics_in_order
 from huntwatch.stories.entities import account_name
-from huntwatch.stories.narrative import significance
+from huntwatch.stories.narrative import routine_days, routine_share, significance
 from huntwatch.stories.scope import AccountScope, DeviceScope, LeadFacts, Scope
 
 SEVERITY_LEVEL = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -56,6 +56,7 @@ FEATURES: dict[str, str] = {
     "weekend": "activity on a Saturday or Sunday",
     "dwell_hours": "log1p of hours from first to last activity",
     "first_seen_binaries": "files seen on exactly one device of the tenant, or first-seen executable leads",
+    "routine": "share of leads whose hunt also fired for the same account (or device) on another day",
     "anomaly": "highest anomaly score of the story's anomaly leads (0 when none)",
     "evidence": "log1p of evidence events",
 }
@@ -68,16 +69,20 @@ INCREASING = frozenset(
 
 @dataclass
 class TenantCounts:
-    """Tenant-wide counts the rarity features compare a story with."""
+    """Tenant-wide counts the rarity and routine features compare a story with."""
 
     hunt_leads: dict[str, int] = field(default_factory=dict)
+    days: dict[tuple[str, str], int] = field(default_factory=dict)  # (hunt, principal) -> days it fired
 
     @classmethod
     def load(cls, session: Session, tenant_id: int) -> TenantCounts:
         rows = session.execute(
             select(Lead.hunt_id, func.count()).where(Lead.tenant_id == tenant_id).group_by(Lead.hunt_id)
         ).all()
-        return cls({h: int(n) for h, n in rows})
+        history = session.execute(
+            select(Lead.hunt_id, Lead.entities, Lead.first_seen).where(Lead.tenant_id == tenant_id)
+        ).all()
+        return cls({h: int(n) for h, n in rows}, routine_days(tuple(r) for r in history))
 
 
 def device_role(name: str, roles: Sequence[str] = ()) -> str:
@@ -138,7 +143,7 @@ def lead_story(lead: Lead, counts: TenantCounts) -> Story:
         entities,
         lead.hunt_id,
     )
-    prior = significance(scope, [facts], counts.hunt_leads)
+    prior = significance(scope, [facts], counts.hunt_leads, counts.days)
     return Story(
         tenant_id=lead.tenant_id,
         title=lead.title,
@@ -206,6 +211,7 @@ def story_features(story: Story, leads: Sequence[Lead], counts: TenantCounts) ->
         "weekend": float(bool(days & {5, 6})),
         "dwell_hours": math.log1p(max((last - first).total_seconds(), 0) / 3600),
         "first_seen_binaries": float(rare_files + first_seen_leads),
+        "routine": routine_share(((x.hunt_id, x.entities, x.first_seen) for x in leads), counts.days),
         "anomaly": max(_lead_anomaly(lead) for lead in leads),
         "evidence": math.log1p(evidence),
     }

@@ -155,10 +155,10 @@ def prior_explanation(significance: Mapping[str, Any] | None) -> list[dict[str, 
             "value": float(points),
             "baseline": 0.0,
             "effect": round(float(points) / 100, 4),
-            "direction": "up",
+            "direction": "up" if float(points) > 0 else "down",
         }
         for name, points in components.items()
-        if float(points) > 0
+        if float(points) != 0
     ]
-    out.sort(key=lambda e: (-e["effect"], e["feature"]))
+    out.sort(key=lambda e: (-abs(e["effect"]), e["feature"]))
     return out

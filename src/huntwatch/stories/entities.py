@@ -83,6 +83,21 @@ def is_well_known_account(name: str) -> bool:
     return name in WELL_KNOWN_ACCOUNTS or bool(_VIRTUAL_ACCOUNT.match(name))
 
 
+def principals(entities: Mapping[str, Iterable[str]]) -> list[str]:
+    """Whom a lead is about: its people's accounts, or, when it names none, its devices (as keys).
+
+    Machine accounts (``HOST$``) and well-known ones are the device itself, not a person.
+    """
+    people = {
+        f"account:{n}"
+        for n in (account_name(str(a)) for a in entities.get("account", ()))
+        if not is_well_known_account(n) and not n.endswith("$")
+    }
+    if people:
+        return sorted(people)
+    return sorted({f"device:{d}" for d in (device_key(str(x)) for x in entities.get("device", ())) if d})
+
+
 @lru_cache(maxsize=65536)
 def _usable_ip(value: str) -> bool:
     try:

@@ -6,22 +6,52 @@ story ranks where it does; the AI ranking model later learns to do better and wr
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from huntwatch.stories.attack import stage
+from huntwatch.stories.entities import principals
 from huntwatch.stories.scope import LeadFacts, Scope
 from huntwatch.stories.timeline import TimelineEvent
 
 SEVERITY_POINTS = {"informational": 0, "low": 5, "medium": 10, "high": 15, "critical": 20}
 RANK_THRESHOLD = 30.0
+ROUTINE_POINTS = 30.0
+ROUTINE_LOOKBACK = dt.timedelta(days=30)  # how far around a story other days of the same behaviour are sought
+
+Firing = tuple[str, Mapping[str, Sequence[str]] | None, dt.datetime]  # a lead's hunt, entities and first seen
 
 
-def significance(scope: Scope, leads: Sequence[LeadFacts], hunt_counts: Mapping[str, int]) -> dict[str, Any]:
-    """Score 0..100 = kill chain (30) + spread (20) + privilege (15) + rarity (15) + severity (20).
+def routine_days(history: Iterable[Firing]) -> dict[tuple[str, str], int]:
+    """(hunt, principal) → on how many distinct days that hunt fired about that account or device."""
+    days: dict[tuple[str, str], set[dt.date]] = defaultdict(set)
+    for hunt, entities, first_seen in history:
+        for who in principals(entities or {}):
+            days[(hunt, who)].add(first_seen.date())
+    return {k: len(v) for k, v in days.items()}
+
+
+def routine_share(leads: Iterable[Firing], days: Mapping[tuple[str, str], int]) -> float:
+    """Share of the leads whose hunt fired about the same account (or device) on another day too: what
+    someone does every day is their job; an intruder's steps are new."""
+    flags = [any(days.get((hunt, who), 0) > 1 for who in principals(ents or {})) for hunt, ents, _ in leads]
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def significance(
+    scope: Scope,
+    leads: Sequence[LeadFacts],
+    hunt_counts: Mapping[str, int],
+    days: Mapping[tuple[str, str], int] | None = None,
+) -> dict[str, Any]:
+    """Score 0..100 = kill chain (30) + spread (20) + privilege (15) + rarity (15) + severity (20) − routine (30).
 
     ``hunt_counts`` is how many leads each hunt produced in the tenant: a hunt that fires rarely says more.
+    ``days`` (from :func:`routine_days`) says which findings recur on other days for the same account or
+    device; their share of the story takes up to ``ROUTINE_POINTS`` off.
     """
     stages = sorted({stage(t["tactic"]) for t in scope.tactics if t["tactic"] != "unknown"})
     breadth = min(len(stages), 5) / 5
@@ -36,14 +66,16 @@ def significance(scope: Scope, leads: Sequence[LeadFacts], hunt_counts: Mapping[
     rare_files = [1.0 for f in scope.files if f.prevalence == 1]
     rarity = 10 * (max(rare_hunts) if rare_hunts else 0.0) + (5.0 if rare_files else 0.0)
     severity = float(max((SEVERITY_POINTS.get(lead.severity, 0) for lead in leads), default=0))
+    routine = routine_share(((lead.hunt_id, lead.entities, lead.first_seen) for lead in leads), days or {})
     components = {
         "kill_chain": round(kill_chain, 2),
         "spread": round(spread, 2),
         "privilege": round(privilege, 2),
         "rarity": round(rarity, 2),
         "severity": round(severity, 2),
+        "routine": round(-ROUTINE_POINTS * routine, 2),
     }
-    total = round(min(100.0, sum(components.values())), 2)
+    total = round(min(100.0, max(0.0, sum(components.values()))), 2)
     return {"score": total, "components": components, "ranked": total >= RANK_THRESHOLD, "threshold": RANK_THRESHOLD}
 
 

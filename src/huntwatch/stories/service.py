@@ -20,7 +20,7 @@ from huntwatch.state import Database, Lead, Story, StoryEvent, StoryLead, Tenant
 from huntwatch.stories.correlation import LateralEdge, LeadNode, correlate_leads
 from huntwatch.stories.entities import account_name, device_key, lead_keys
 from huntwatch.stories.lateral import DeviceDirectory, find_lateral_edges
-from huntwatch.stories.narrative import queries, significance, summary, title
+from huntwatch.stories.narrative import ROUTINE_LOOKBACK, queries, routine_days, significance, summary, title
 from huntwatch.stories.scope import LeadFacts, address_prevalence, build_scope, file_prevalence
 from huntwatch.stories.timeline import fetch_events, load_forest, process_trees
 
@@ -218,14 +218,22 @@ def _rebuild(engine: DuckDBEngine, s: Session, story: Story, tenant_slug: str, w
         scope = build_scope(con, facts, events, forest, event_proc, edges, directory.by_ip)
     finally:
         con.close()
+    hunts = {f.hunt_id for f in facts}
     counts = dict(
         s.execute(
             select(Lead.hunt_id, func.count())
-            .where(Lead.tenant_id == story.tenant_id, Lead.hunt_id.in_({f.hunt_id for f in facts}))
+            .where(Lead.tenant_id == story.tenant_id, Lead.hunt_id.in_(hunts))
             .group_by(Lead.hunt_id)
         ).all()
     )
-    sig = significance(scope, facts, counts)
+    history = s.execute(
+        select(Lead.hunt_id, Lead.entities, Lead.first_seen).where(
+            Lead.tenant_id == story.tenant_id,
+            Lead.hunt_id.in_(hunts),
+            Lead.first_seen.between(first - ROUTINE_LOOKBACK, last + ROUTINE_LOOKBACK),
+        )
+    ).all()
+    sig = significance(scope, facts, counts, routine_days(tuple(r) for r in history))
     timeline = sorted([*events, *context[:MAX_CONTEXT_EVENTS]], key=lambda e: (e.time, not e.key, e.event_key))
     story.scope = {**scope.to_dict(), "significance": sig}
     story.significance = sig["score"]
