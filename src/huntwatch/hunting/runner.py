@@ -291,6 +291,7 @@ def _minus(start: dt.datetime | None, minutes: int) -> dt.datetime | None:
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)
 def _columns_used(sql: str) -> frozenset[str] | None:
     """Column names a query mentions, or None when it selects ``*`` (needs every column)."""
     tree = sqlglot.parse_one(sql, read="duckdb")
