@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from huntwatch.ai.features import FEATURE_NAMES, TenantCounts, device_role, lead_features, story_features
 from huntwatch.state import Database, Lead, Story
@@ -31,20 +32,22 @@ def test_story_features_cover_every_documented_feature(db: Database) -> None:
     assert f["prior"] == 70 and f["leads"] == 3 and f["max_severity"] == 3 and f["high_leads"] == 3
     assert f["tactics"] == 2 and f["kill_chain_span"] > 0
     assert f["domain_admin"] == 1 and f["on_dc"] == 1 and f["workstations"] == 1 and f["lateral_moves"] == 1
-    assert f["first_seen_binaries"] == 1 and f["routine"] == 0
+    assert f["first_seen_binaries"] == 1
 
 
-def test_routine_is_the_share_of_leads_that_recur_on_other_days(db: Database) -> None:
-    first = make_story(db, "acme", significance=40, severity="high", n=2)
-    later = make_story(db, "acme", significance=40, severity="high", n=1)
+def test_a_lead_that_recurs_on_another_day_gets_a_lower_prior(db: Database) -> None:
+    first = make_story(db, "acme", significance=40, severity="critical", tactics=("Execution", "Impact"))
+    later = make_story(db, "acme", significance=40, severity="critical", tactics=("Execution", "Impact"))
     with db.session() as s:
-        for lead in s.query(Lead).filter_by(story_id=later):
-            lead.first_seen += dt.timedelta(days=1)  # alice's hunt-high-0 again the next day
-            lead.last_seen += dt.timedelta(days=1)
+        for again in s.query(Lead).filter_by(story_id=later):  # alice's same hunt the next day
+            again.first_seen += dt.timedelta(days=1)
+            again.last_seen += dt.timedelta(days=1)
         s.flush()
-        story = s.get_one(Story, first)
-        f = story_features(story, list(s.query(Lead).filter_by(story_id=first)), TenantCounts.load(s, story.tenant_id))
-    assert f["routine"] == 0.5
+        lead = s.query(Lead).filter_by(story_id=first).one()
+        counts = TenantCounts.load(s, lead.tenant_id)
+        assert counts.days[(lead.hunt_id, "account:alice")] == 2
+        fresh = lead_features(lead, replace(counts, days={}))["prior"]
+        assert fresh > 30 and lead_features(lead, counts)["prior"] == fresh - 30
 
 
 def test_a_lead_alone_gets_a_prior_from_the_stories_package(db: Database) -> None:

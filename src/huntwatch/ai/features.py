@@ -22,7 +22,7 @@ from huntwatch.hunting import tactic_rank
 from huntwatch.state import Lead, Story
 from huntwatch.stories.attack import tactics_in_order
 from huntwatch.stories.entities import account_name
-from huntwatch.stories.narrative import routine_days, routine_share, significance
+from huntwatch.stories.narrative import routine_days, significance
 from huntwatch.stories.scope import AccountScope, DeviceScope, LeadFacts, Scope
 
 SEVERITY_LEVEL = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -56,7 +56,6 @@ FEATURES: dict[str, str] = {
     "weekend": "activity on a Saturday or Sunday",
     "dwell_hours": "log1p of hours from first to last activity",
     "first_seen_binaries": "files seen on exactly one device of the tenant, or first-seen executable leads",
-    "routine": "share of leads whose hunt also fired for the same account (or device) on another day",
     "anomaly": "highest anomaly score of the story's anomaly leads (0 when none)",
     "evidence": "log1p of evidence events",
 }
@@ -69,7 +68,8 @@ INCREASING = frozenset(
 
 @dataclass
 class TenantCounts:
-    """Tenant-wide counts the rarity and routine features compare a story with."""
+    """Tenant-wide counts a story is compared with: how often each hunt fires (rarity) and on how many days
+    it fired about each account or device (routine, which lowers a lead's prior)."""
 
     hunt_leads: dict[str, int] = field(default_factory=dict)
     days: dict[tuple[str, str], int] = field(default_factory=dict)  # (hunt, principal) -> days it fired
@@ -211,7 +211,6 @@ def story_features(story: Story, leads: Sequence[Lead], counts: TenantCounts) ->
         "weekend": float(bool(days & {5, 6})),
         "dwell_hours": math.log1p(max((last - first).total_seconds(), 0) / 3600),
         "first_seen_binaries": float(rare_files + first_seen_leads),
-        "routine": routine_share(((x.hunt_id, x.entities, x.first_seen) for x in leads), counts.days),
         "anomaly": max(_lead_anomaly(lead) for lead in leads),
         "evidence": math.log1p(evidence),
     }
