@@ -75,13 +75,17 @@ class TenantCounts:
     days: dict[tuple[str, str], int] = field(default_factory=dict)  # (hunt, principal) -> days it fired
 
     @classmethod
-    def load(cls, session: Session, tenant_id: int) -> TenantCounts:
+    def load(cls, session: Session, tenant_id: int, *, days: bool = True) -> TenantCounts:
+        """``days=False`` skips reading every lead's entities where only stories are scored (their prior is
+        stored with them)."""
         rows = session.execute(
             select(Lead.hunt_id, func.count()).where(Lead.tenant_id == tenant_id).group_by(Lead.hunt_id)
         ).all()
-        history = session.execute(
-            select(Lead.hunt_id, Lead.entities, Lead.first_seen).where(Lead.tenant_id == tenant_id)
-        ).all()
+        history = (
+            session.execute(select(Lead.hunt_id, Lead.entities, Lead.first_seen).where(Lead.tenant_id == tenant_id))
+            if days
+            else ()
+        )
         return cls({h: int(n) for h, n in rows}, routine_days(tuple(r) for r in history))
 
 
@@ -220,7 +224,7 @@ def tenant_story_features(
     session: Session, tenant_id: int, story_ids: Sequence[int] | None = None
 ) -> dict[int, dict[str, float]]:
     """Features of a tenant's open and closed (not merged) stories, by story id."""
-    counts = TenantCounts.load(session, tenant_id)
+    counts = TenantCounts.load(session, tenant_id, days=False)
     q = select(Story).where(Story.tenant_id == tenant_id, Story.status != "merged")
     if story_ids is not None:
         q = q.where(Story.id.in_(list(story_ids)))
