@@ -48,3 +48,16 @@ def test_prior_explanation_lists_the_components_that_moved_the_score() -> None:
     out = prior_explanation({"components": {"kill_chain": 20.0, "spread": 0.0, "severity": 15.0, "routine": -30.0}})
     assert [e["feature"] for e in out] == ["prior.routine", "prior.kill_chain", "prior.severity"]
     assert out[0]["effect"] == -0.3 and out[0]["direction"] == "down" and out[1]["effect"] == 0.2
+
+
+def test_a_model_of_few_verdicts_is_shrunk_toward_the_prior() -> None:
+    """With few examples the score stays close to the transparent prior; with many, the model decides."""
+    from huntwatch.ai.ranking import PRIOR_WEIGHT_EXAMPLES
+
+    few, many = train_model(synthetic_examples(40), seed=0), train_model(synthetic_examples(900), seed=0)
+    assert few.model_weight == pytest.approx(40 / (40 + PRIOR_WEIGHT_EXAMPLES))
+    assert many.model_weight > 0.85 > few.model_weight
+    row = dict(few.medians) | {"prior": 90.0}
+    fitted = float(few.estimator.predict_proba(few.matrix([row]))[0, 1])
+    w = few.model_weight
+    assert few.predict([row])[0] == pytest.approx(w * fitted + (1 - w) * 0.9)

@@ -5,6 +5,10 @@ estimator is scikit-learn's ``HistGradientBoostingClassifier`` (monotone in the 
 make an attack likelier) inside ``CalibratedClassifierCV`` so the score reads as a probability. An
 explanation is exact and deterministic: each feature's effect is the score change when that feature alone
 is set back to its training median, the baseline an expert can picture as "an ordinary story".
+
+A model trained on few examples is shrunk toward the transparent prior: the score is
+``w * model + (1 - w) * prior / 100`` with ``w = n / (n + PRIOR_WEIGHT_EXAMPLES)``, so a handful of
+verdicts nudges the ranking instead of replacing it, and the model earns its say as verdicts accumulate.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ VERDICT_LABELS = {"confirmed_attack": 1, "benign_true_positive": 0, "false_posit
 OMP_THREADS = 1
 MIN_PER_CLASS = 4  # fewer examples of a class than this cannot be calibrated honestly
 EXPLAIN_TOP = 6
+PRIOR_WEIGHT_EXAMPLES = 100  # training examples at which model and prior count equally
 
 
 class TrainingError(ValueError):
@@ -46,12 +51,28 @@ class RankingModel:
     def matrix(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         return np.array([[float(r.get(f, self.medians[f])) for f in self.features] for r in rows], dtype=float)
 
+    @property
+    def model_weight(self) -> float:
+        """How much the fitted model counts against the prior (grows with the examples it learnt from)."""
+        if "prior" not in self.features:
+            return 1.0
+        n = self.trained_on.get("examples", 0)
+        return n / (n + PRIOR_WEIGHT_EXAMPLES)
+
     def predict(self, rows: Sequence[Mapping[str, float]]) -> np.ndarray:
         """Probability that each story is a true attack."""
         if not rows:
             return np.zeros(0)
+        return self._score(self.matrix(rows))
+
+    def _score(self, x: np.ndarray) -> np.ndarray:
         with threadpool_limits(OMP_THREADS, user_api="openmp"):
-            return np.asarray(self.estimator.predict_proba(self.matrix(rows))[:, 1], dtype=float)
+            fitted = np.asarray(self.estimator.predict_proba(x)[:, 1], dtype=float)
+        w = self.model_weight
+        if w >= 1.0:
+            return fitted
+        prior = np.clip(x[:, self.features.index("prior")] / 100.0, 0.0, 1.0)
+        return w * fitted + (1.0 - w) * prior
 
     def explain(self, row: Mapping[str, float], top: int = EXPLAIN_TOP) -> list[dict[str, Any]]:
         """The features that moved this score most, up or down, against the training median of each."""
@@ -59,8 +80,7 @@ class RankingModel:
         variants = np.repeat(x, len(self.features) + 1, axis=0)
         for j, f in enumerate(self.features):
             variants[j + 1, j] = self.medians[f]
-        with threadpool_limits(OMP_THREADS, user_api="openmp"):
-            p = self.estimator.predict_proba(variants)[:, 1]
+        p = self._score(variants)
         effects = []
         for j, f in enumerate(self.features):
             effect = float(p[0] - p[j + 1])
