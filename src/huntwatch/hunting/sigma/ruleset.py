@@ -38,6 +38,7 @@ MAX_EVIDENCE = 1000  # EventKeys kept per lead; the full count is in details["ev
 # Predicates per statement: planning grows faster than the statement (SigmaHQ process_creation, 1183
 # rules over a temp table: 2.8 s in chunks of 200, 1.6 s of 100, 1.1 s of 50).
 RULES_PER_STATEMENT = 50
+SLICE_ROWS = 500_000  # raw events the embedded engine holds at once while evaluating (bounded memory)
 _RAW_TABLE = "hw_sigma_raw"  # per-connection temp table: the events some group reads, sorted by channel
 _GROUP_TABLE = "hw_sigma_events"  # per-connection temp table of one group's decoded fields
 _HITS_PER_COLUMN = 100  # rule predicates per concat_ws call
@@ -209,19 +210,42 @@ class SigmaRuleSet:
         hits: dict[tuple[int, str], list[tuple[Any, ...]]] = defaultdict(list)
         index = {rule.id: i for i, rule in enumerate(self.rules)}
         all_groups = self.groups()
-        with _Session(engine, tenant, after_seq, timeout_s) as session:
-            channels: dict[str, set[int]] = defaultdict(set)
-            for channel, event_id in session.rows("SELECT DISTINCT lower(Channel), EventID FROM RawEvents"):
-                channels[channel or ""].add(event_id)
-            groups = [g for g in all_groups if _group_has_events(g.sources, channels)]
-            for rules, rows in session.group_hits(groups, self.statements):
-                for key, timestamp, device, account, process, numbers in rows:
-                    for number in numbers.split(","):
-                        rule = rules[int(number)]
-                        hits[(index[rule.id], device or "")].append((timestamp, key, account, process))
+        deadline = time.monotonic() + timeout_s if timeout_s else None
+        scanned: set[int] = set()
+        # A rule matches one event at a time, so the events can be read in slices of batches: the embedded
+        # engine copies a slice's raw events into memory, and slices keep that bounded at any lake size.
+        for batches in _slices(engine, tenant, after_seq):
+            with _Session(engine, tenant, after_seq, deadline, batches) as session:
+                channels: dict[str, set[int]] = defaultdict(set)
+                for channel, event_id in session.rows("SELECT DISTINCT lower(Channel), EventID FROM RawEvents"):
+                    channels[channel or ""].add(event_id)
+                groups = [g for g in all_groups if _group_has_events(g.sources, channels)]
+                scanned.update(id(g) for g in groups)
+                for rules, rows in session.group_hits(groups, self.statements):
+                    for key, timestamp, device, account, process, numbers in rows:
+                        for number in numbers.split(","):
+                            rule = rules[int(number)]
+                            hits[(index[rule.id], device or "")].append((timestamp, key, account, process))
         leads = [lead for (i, device), events in hits.items() for lead in _leads(self.rules[i], device, events)]
         leads.sort(key=lambda lead: (lead.first_seen, lead.hunt_id))
-        return Evaluation(leads, len(groups), len(all_groups) - len(groups), time.perf_counter() - started)
+        return Evaluation(leads, len(scanned), len(all_groups) - len(scanned), time.perf_counter() - started)
+
+
+def _slices(engine: Any, tenant: str, after_seq: int) -> list[list[int] | None]:
+    """Batch seqs in slices of about ``SLICE_ROWS`` raw events (one slice, None, when the engine reads whole)."""
+    if not hasattr(engine, "connect"):
+        return [None]
+    slices: list[list[int]] = [[]]
+    rows = 0
+    for batch in engine.store.catalog(tenant).batches:
+        if batch.seq <= after_seq:
+            continue
+        if slices[-1] and rows + batch.rows.get("RawEvents", 0) > SLICE_ROWS:
+            slices.append([])
+            rows = 0
+        slices[-1].append(batch.seq)
+        rows += batch.rows.get("RawEvents", 0)
+    return [s for s in slices if s] or [None]
 
 
 class _Session:
@@ -231,15 +255,19 @@ class _Session:
     hundreds of predicates is most of the cost on small data).
     """
 
-    def __init__(self, engine: Any, tenant: str, after_seq: int, timeout_s: float | None) -> None:
-        self.engine, self.tenant, self.after_seq = engine, tenant, after_seq
-        # ``timeout_s`` bounds the whole evaluation, however many statements it takes.
-        self.deadline = time.monotonic() + timeout_s if timeout_s else None
+    def __init__(
+        self, engine: Any, tenant: str, after_seq: int, deadline: float | None, batches: list[int] | None = None
+    ) -> None:
+        self.engine, self.tenant, self.after_seq, self.batches = engine, tenant, after_seq, batches
+        # ``deadline`` (monotonic) bounds the whole evaluation, however many statements and slices it takes.
+        self.deadline = deadline
         self.con: Any = None
 
     def __enter__(self) -> _Session:
         if hasattr(self.engine, "connect"):
-            self.con = self.engine.connect(self.tenant, after_seq=self.after_seq, sql="SELECT * FROM RawEvents")
+            self.con = self.engine.connect(
+                self.tenant, after_seq=self.after_seq, batches=self.batches, sql="SELECT * FROM RawEvents"
+            )
             self.con.execute(f"SET disabled_optimizers = '{_DISABLED_OPTIMIZERS}'")
         return self
 
