@@ -62,12 +62,13 @@ def replicate(base: Path, target: Path, factor: int) -> int:
             replace = ", ".join(f"{expr} AS {col}" for col, expr in shifted.items())
             for files in by_day.values():
                 listing = ", ".join(f"'{f}'" for f in files)
-                rows = con.sql(f"SELECT count(*) FROM read_parquet([{listing}])").fetchone()[0]
+                source = f"read_parquet([{listing}], hive_partitioning = false)"
+                rows = con.sql(f"SELECT count(*) FROM {source}").fetchall()[0][0]
                 step = max(1, MAX_ROWS_PER_BATCH // max(rows, 1))
                 for lo in range(0, factor, step):
                     hi = min(factor, lo + step)
                     data = con.sql(
-                        f"SELECT * REPLACE ({replace}) FROM read_parquet([{listing}]), range({lo}, {hi}) AS t(r)"
+                        f"SELECT * EXCLUDE (r) REPLACE ({replace}) FROM {source}, range({lo}, {hi}) AS t(r)"
                     ).to_arrow_table()
                     writer.commit({table.name: data})
                     if table.name == "RawEvents":
