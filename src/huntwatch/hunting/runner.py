@@ -148,19 +148,17 @@ def run_hunts(
                 if progress:
                     progress(hunt.id)
                 outcome = Outcome(hunt.id, "hunt")
-                t0 = time.perf_counter()
                 if not hunt.tables & filled:
                     pending.append((outcome, [], dt.timedelta(0)))  # every table it reads is empty: no rows
                     report.outcomes.append(outcome)
                     continue
-                try:
-                    cands = hunt_candidates(con, hunt, timeout_s=timeout_s)
-                except (QueryError, duckdb.Error, ValueError) as exc:
-                    outcome.error = str(exc).splitlines()[0][:500]
-                    cands = []
-                pending.append((outcome, cands, dt.timedelta(minutes=hunt.window_minutes)))
-                outcome.seconds = time.perf_counter() - t0
-                report.outcomes.append(outcome)
+                _run_unit(
+                    outcome,
+                    lambda h=hunt: hunt_candidates(con, h, timeout_s=timeout_s),
+                    hunt.window_minutes,
+                    pending,
+                    report,
+                )
             con.execute("SET search_path = 'main'")
             for analytic in due_analytics:
                 _run_analytic(analytic, connection_query(con), starts.get(mark(analytic.id)), pending, report, progress)
@@ -234,13 +232,24 @@ def _run_analytic(
     if progress:
         progress(analytic.id)
     outcome = Outcome(analytic.id, "analytic")
+    _run_unit(outcome, lambda: list(analytic.run(query, since)), analytic.window_minutes, pending, report)
+
+
+def _run_unit(
+    outcome: Outcome,
+    produce: Callable[[], list[LeadCandidate]],
+    window_minutes: int,
+    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]],
+    report: HuntReport,
+) -> None:
+    """Run one hunt or analytic: its candidates, or its error (the others still run), and its time."""
     t0 = time.perf_counter()
     try:
-        cands = list(analytic.run(query, since))
+        cands = produce()
     except (QueryError, duckdb.Error, ValueError) as exc:
         outcome.error = str(exc).splitlines()[0][:500]
         cands = []
-    pending.append((outcome, cands, dt.timedelta(minutes=analytic.window_minutes)))
+    pending.append((outcome, cands, dt.timedelta(minutes=window_minutes)))
     outcome.seconds = time.perf_counter() - t0
     report.outcomes.append(outcome)
 
