@@ -90,9 +90,7 @@ class Hunt:
     def raw_event_ids(self) -> frozenset[int] | None:
         """The event ids this hunt reads from ``RawEvents`` (what its ``requires`` declare), or None when it
         may read any: the runner then copies only those events out of the raw table once for all hunts."""
-        if not self.requires or any(not r.event_ids for r in self.requires):
-            return None
-        return frozenset(e for r in self.requires for e in r.event_ids)
+        return declared_event_ids(self.requires)
 
     @property
     def output_columns(self) -> tuple[str, ...]:
@@ -106,6 +104,14 @@ def query_tables(sql: str) -> frozenset[str]:
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     return frozenset(t.name for t in tree.find_all(exp.Table) if t.name in _TABLE_NAMES and t.name not in ctes)
+
+
+def declared_event_ids(requires: Iterable[Requirement]) -> frozenset[int] | None:
+    """Every event id the requirements list, or None when one of them (or their absence) allows any."""
+    requires = list(requires)
+    if not requires or any(not r.event_ids for r in requires):
+        return None
+    return frozenset(e for r in requires for e in r.event_ids)
 
 
 def query_event_ids(sql: str) -> frozenset[int]:
@@ -200,8 +206,8 @@ def parse_hunt(data: Any, path: Path | None = None, catalog: AttackCatalog | Non
             bad("query", "reads no schema table")
         elif table not in query_tables(query):
             bad("table", f"the query does not read {table}")
-        declared = {e for r in requires for e in r.event_ids}
-        if "RawEvents" in query_tables(query) and requires and all(r.event_ids for r in requires):
+        declared = declared_event_ids(requires)
+        if "RawEvents" in query_tables(query) and declared is not None:
             unlisted = sorted(query_event_ids(query) - declared)
             if unlisted:
                 bad("requires", f"the query reads RawEvents event id(s) {unlisted} that requires does not list")

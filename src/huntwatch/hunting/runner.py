@@ -144,21 +144,12 @@ def run_hunts(
             _materialize(con, catalog, [h for h in due_hunts if h.tables & filled], cutoffs, materialize_rows)
             report.materialize_seconds = time.perf_counter() - t0
             con.execute("SET search_path = 'recent,main'")
+
+            def on_copies(hunt: Hunt) -> list[LeadCandidate]:
+                return hunt_candidates(con, hunt, timeout_s=timeout_s)
+
             for hunt in due_hunts:
-                if progress:
-                    progress(hunt.id)
-                outcome = Outcome(hunt.id, "hunt")
-                if not hunt.tables & filled:
-                    pending.append((outcome, [], dt.timedelta(0)))  # every table it reads is empty: no rows
-                    report.outcomes.append(outcome)
-                    continue
-                _run_unit(
-                    outcome,
-                    lambda h=hunt: hunt_candidates(con, h, timeout_s=timeout_s),
-                    hunt.window_minutes,
-                    pending,
-                    report,
-                )
+                _run_hunt(hunt, on_copies, filled, pending, report, progress)
             con.execute("SET search_path = 'main'")
             for analytic in due_analytics:
                 _run_analytic(analytic, connection_query(con), starts.get(mark(analytic.id)), pending, report, progress)
@@ -199,26 +190,37 @@ def _hunt_on_query_engine(
     progress: Progress | None,
 ) -> None:
     local = duckdb.connect(":memory:")
+
+    def remote_rows_grouped_here(hunt: Hunt) -> list[LeadCandidate]:
+        local.register("hunt_rows", engine.query(hunt.sql, tenant, timeout_s=timeout_s))
+        try:
+            return hunt_candidates(local, dataclasses.replace(hunt, query="SELECT * FROM hunt_rows"))
+        finally:
+            local.unregister("hunt_rows")
+
     try:
         for hunt in hunts:
-            if progress:
-                progress(hunt.id)
-            outcome = Outcome(hunt.id, "hunt")
-            t0 = time.perf_counter()
-            cands: list[LeadCandidate] = []
-            if hunt.tables & filled:
-                try:
-                    local.register("hunt_rows", engine.query(hunt.sql, tenant, timeout_s=timeout_s))
-                    cands = hunt_candidates(local, dataclasses.replace(hunt, query="SELECT * FROM hunt_rows"))
-                except (QueryError, duckdb.Error, ValueError) as exc:
-                    outcome.error = str(exc).splitlines()[0][:500]
-                finally:
-                    local.unregister("hunt_rows")
-            pending.append((outcome, cands, dt.timedelta(minutes=hunt.window_minutes)))
-            outcome.seconds = time.perf_counter() - t0
-            report.outcomes.append(outcome)
+            _run_hunt(hunt, remote_rows_grouped_here, filled, pending, report, progress)
     finally:
         local.close()
+
+
+def _run_hunt(
+    hunt: Hunt,
+    candidates: Callable[[Hunt], list[LeadCandidate]],
+    filled: set[str],
+    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]],
+    report: HuntReport,
+    progress: Progress | None,
+) -> None:
+    if progress:
+        progress(hunt.id)
+    outcome = Outcome(hunt.id, "hunt")
+    if not hunt.tables & filled:  # every table it reads is empty: no rows, nothing to run
+        pending.append((outcome, [], dt.timedelta(0)))
+        report.outcomes.append(outcome)
+        return
+    _run_unit(outcome, lambda: candidates(hunt), hunt.window_minutes, pending, report)
 
 
 def _run_analytic(
@@ -299,7 +301,6 @@ def _minus(start: dt.datetime | None, minutes: int) -> dt.datetime | None:
     return None if start is None else start - dt.timedelta(minutes=minutes)
 
 
-@functools.lru_cache(maxsize=4096)
 @functools.lru_cache(maxsize=4096)
 def _columns_used(sql: str) -> frozenset[str] | None:
     """Column names a query mentions, or None when it selects ``*`` (needs every column)."""

@@ -296,12 +296,11 @@ class Ingestor:
         # overlap (a re-sent file), not the size of the lake.
         times = pc.min_max(raw["Timestamp"])
         first, last = times["min"].as_py(), times["max"].as_py()
-        span = (None, None) if raw["Timestamp"].null_count or first is None else (first, last)
+        timed = first is not None and not raw["Timestamp"].null_count
+        since, until = (first.isoformat(), last.isoformat()) if timed else (None, None)
         devices = set(pc.unique(raw["DeviceName"]).to_pylist())
         candidates = [
-            b.seq
-            for b in self.engine.store.catalog(self.tenant).batches
-            if b.may_hold(*(t.isoformat() if t else None for t in span), devices)
+            b.seq for b in self.engine.store.catalog(self.tenant).batches if b.may_hold(since, until, devices)
         ]
         if candidates:
             existing = self.engine.query(

@@ -283,7 +283,7 @@ def _devices(tables: Mapping[str, pa.Table]) -> list[str] | None:
             names.update(pc.unique(data["DeviceName"]).to_pylist())
             if len(names) > MAX_LISTED_DEVICES:
                 return None
-    return sorted(n for n in names if n is not None) if None not in names else None
+    return None if None in names else sorted(names)  # an unnamed device could be any
 
 
 def _fsync(path: Path) -> None:
