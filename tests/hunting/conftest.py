@@ -65,6 +65,28 @@ def raw(key: str, minutes: float, channel: str, event_id: int, device: str = "ws
     }
 
 
+def write_raw_hunt(folder: Path, hunt_id: str, requires: str, where: str) -> Path:
+    """A minimal RawEvents hunt file: ``requires`` is its YAML list, ``where`` its query's condition."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hunt_id.replace('-', '_')}.yml"
+    path.write_text(
+        f"""id: {hunt_id}
+title: t
+description: d
+severity: low
+confidence: 0.5
+tactics: [Discovery]
+techniques: []
+table: RawEvents
+requires:
+{requires}
+query: |
+  SELECT Timestamp, EventKey, DeviceName FROM RawEvents WHERE {where}
+"""
+    )
+    return path
+
+
 @pytest.fixture
 def engine(tmp_path: Path) -> DuckDBEngine:
     return DuckDBEngine(tmp_path / "lake")

@@ -13,7 +13,7 @@ from huntwatch.hunting.attack import (
 )
 from huntwatch.hunting.model import HuntError, load_hunts
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, write_raw_hunt
 
 
 def test_fixture_hunts_load():
@@ -88,22 +88,9 @@ def test_catalogue_from_an_official_stix_bundle(tmp_path):
 
 def test_a_raw_hunt_must_declare_every_event_id_it_reads(tmp_path):
     """The runner copies only the declared raw event ids, so an undeclared one would be silently missed."""
-    src = """id: raw-probe
-title: t
-description: d
-severity: low
-confidence: 0.5
-tactics: [Discovery]
-techniques: []
-table: RawEvents
-requires:
-  - channel: Security
-    event_ids: [4661]
-query: |
-  SELECT Timestamp, EventKey, DeviceName FROM RawEvents WHERE EventID = 4661 OR EventID IN (4662, 4663)
-"""
-    (tmp_path / "raw_probe.yml").write_text(src)
+    where = "EventID = 4661 OR EventID IN (4662, 4663)"
+    write_raw_hunt(tmp_path, "raw-probe", "  - channel: Security\n    event_ids: [4661]", where)
     with pytest.raises(HuntError, match=r"event id\(s\) \[4662, 4663\] that requires does not list"):
         load_hunts([tmp_path], builtin=False)
-    (tmp_path / "raw_probe.yml").write_text(src.replace("[4661]", "[4661, 4662, 4663]"))
+    write_raw_hunt(tmp_path, "raw-probe", "  - channel: Security\n    event_ids: [4661, 4662, 4663]", where)
     assert load_hunts([tmp_path], builtin=False)[0].raw_event_ids == {4661, 4662, 4663}

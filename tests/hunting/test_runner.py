@@ -118,31 +118,14 @@ def test_the_runners_copies_of_the_tables_give_what_the_lake_gives(engine, db):
 def test_raw_hunts_see_every_event_they_may_read_whatever_the_copy(engine, db, tmp_path):
     """The raw copy holds only declared event ids; a raw hunt declaring none, or a copy over the row limit,
     makes the runner read the lake instead, so no hunt loses an event either way."""
-    from .conftest import raw
+    from .conftest import raw, write_raw_hunt
 
-    def raw_hunt(hunt_id: str, requires: str, where: str) -> None:
-        (tmp_path / "raw_hunts" / f"{hunt_id.replace('-', '_')}.yml").write_text(
-            f"""id: {hunt_id}
-title: t
-description: d
-severity: low
-confidence: 0.5
-tactics: [Discovery]
-techniques: []
-table: RawEvents
-requires:
-{requires}
-query: |
-  SELECT Timestamp, EventKey, DeviceName FROM RawEvents WHERE {where}
-"""
-        )
-
-    (tmp_path / "raw_hunts").mkdir()
-    raw_hunt("declared-raw", "  - channel: Security\n    event_ids: [4661]", "EventID = 4661")
-    raw_hunt("any-raw", "  - channel: Application", "Channel = 'Application'")
+    folder = tmp_path / "raw_hunts"
+    write_raw_hunt(folder, "declared-raw", "  - channel: Security\n    event_ids: [4661]", "EventID = 4661")
+    write_raw_hunt(folder, "any-raw", "  - channel: Application", "Channel = 'Application'")
     rows = [raw("r1", 0, "Security", 4661), raw("r2", 1, "Application", 325), raw("r3", 2, "Security", 4624)]
     engine.append("t1", {"RawEvents": rows_table("RawEvents", rows)})
-    hunts = load_hunts([tmp_path / "raw_hunts"], builtin=False)
+    hunts = load_hunts([folder], builtin=False)
     expected = {"declared-raw": [["r1"]], "any-raw": [["r2"]]}
     only_declared = [h for h in hunts if h.id == "declared-raw"]
     for limit in (5_000_000, 0):  # 0: every copy is over the limit, hunts read the lake
