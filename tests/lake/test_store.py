@@ -51,3 +51,17 @@ def test_a_query_can_read_only_chosen_batches(tmp_path: Path) -> None:
     assert engine.query(sql, "t")["DeviceName"].to_pylist() == ["ws1", "ws2"]
     assert engine.query(sql, "t", batches=[second.seq])["DeviceName"].to_pylist() == ["ws2"]
     assert engine.query(sql, "t", batches=[])["DeviceName"].to_pylist() == []
+
+
+def test_a_batch_is_written_one_file_per_day_whatever_the_order_of_its_rows(tmp_path: Path) -> None:
+    # Two runs of 1 March around one event of 1969 (before the epoch), then events without a time.
+    times = [T0, T0, dt.datetime(1969, 7, 20, 20, 17), T0, None, T0]
+    data = _raw(["a", "b", "c", "d", "e", "f"], [0] * 6).set_column(2, "Timestamp", pa.array(times, pa.timestamp("us")))
+    engine = DuckDBEngine(tmp_path)
+    batch = engine.append("t", {RAW_TABLE.name: data})
+    assert batch is not None
+    days = sorted(Path(rel).parent.name for rel in batch.files[RAW_TABLE.name])
+    assert days == ["day=1969-07-20", "day=2024-03-01", "day=unknown"]
+    stored = engine.query("SELECT EventKey, Timestamp FROM RawEvents ORDER BY EventKey", "t")
+    assert stored["EventKey"].to_pylist() == sorted(data["EventKey"].to_pylist())
+    assert stored["Timestamp"].to_pylist() == [t.replace(microsecond=0) if t else None for t in times]

@@ -130,7 +130,11 @@ def device_id(tenant: str, device_name: str) -> str:
 
 
 class BatchBuilder:
-    """Accumulates normalised rows per table and the raw table's field maps, then builds Arrow tables."""
+    """Accumulates the raw table's columns and, per typed table, the columns its mapping filled.
+
+    The columns every typed row shares (key, time, device, record, channel) are not copied into each row:
+    they are taken from the raw columns by position when the batch is built.
+    """
 
     def __init__(self, tenant: str) -> None:
         self.tenant = tenant
@@ -138,69 +142,88 @@ class BatchBuilder:
 
     def clear(self) -> None:
         self.rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in DEVICE_TABLES}
-        self.raw: dict[str, list[Any]] = {c: [] for c in table(RAW_TABLE.name).names if c != "Fields"}
+        self.positions: dict[str, list[int]] = {t.name: [] for t in DEVICE_TABLES}  # row → raw event index
+        self.raw: dict[str, list[Any]] = {c: [] for c in _RAW_LISTED}
         self.offsets: list[int] = [0]
         self.keys: list[str] = []
         self.values: list[str] = []
         self.count = 0
         self.text_bytes = 0  # characters of field text held: what bounds a batch's memory
-        self._devices: dict[str, str] = {}
         self.per_table: collections.Counter[str] = collections.Counter()
         self.per_channel: collections.Counter[str] = collections.Counter()
         self.unknown: collections.Counter[str] = collections.Counter()
 
     def add(self, event: RawEvent) -> None:
-        key = event_key(self.tenant, event)
-        device = event.computer.lower()
         raw = self.raw
-        raw["TenantId"].append(self.tenant)
-        raw["EventKey"].append(key)
+        raw["EventKey"].append(event_key(self.tenant, event))
         raw["Timestamp"].append(event.time)
-        raw["DeviceName"].append(device)
+        raw["DeviceName"].append(event.computer.lower())
         raw["Channel"].append(event.channel)
         raw["Provider"].append(event.provider)
         raw["EventID"].append(event.event_id)
         raw["RecordId"].append(event.record_id)
         raw["SourceFile"].append(event.source)
-        self.keys.extend(event.fields.keys())
-        self.values.extend(event.fields.values())
+        values = event.fields.values()
+        self.keys.extend(event.fields)
+        self.values.extend(values)
         self.offsets.append(len(self.keys))
-        self.count += 1
-        self.text_bytes += sum(map(len, event.fields.values()))
+        self.text_bytes += sum(map(len, values))
         self.per_channel[event.channel or "(none)"] += 1
         normalised = normalise(event)
         if normalised is None:
             self.unknown[f"{event.channel or '(none)'}/{event.event_id}"] += 1
-            return
-        name, row = normalised
-        did = self._devices.get(device)
-        if did is None:
-            did = self._devices[device] = device_id(self.tenant, device)
-        row["TenantId"] = self.tenant
-        row["EventKey"] = key
-        row["Timestamp"] = event.time
-        row["DeviceId"] = did
-        row["DeviceName"] = device
-        row["ReportId"] = event.record_id
-        row["SourceChannel"] = event.channel
-        row["SourceEventId"] = event.event_id
-        self.rows[name].append(row)
-        self.per_table[name] += 1
+        else:
+            name, row = normalised
+            self.rows[name].append(row)
+            self.positions[name].append(self.count)
+            self.per_table[name] += 1
+        self.count += 1
 
     def tables(self) -> dict[str, pa.Table]:
-        out = {name: _columnar(rows, arrow_schema(name)) for name, rows in self.rows.items()}
         schema = arrow_schema(RAW_TABLE.name)
-        fields = pa.MapArray.from_arrays(
+        columns = {name: pa.array(values, schema.field(name).type) for name, values in self.raw.items()}
+        columns["TenantId"] = pa.repeat(pa.scalar(self.tenant), self.count)
+        columns["Fields"] = pa.MapArray.from_arrays(
             pa.array(self.offsets, pa.int32()), pa.array(self.keys, pa.string()), pa.array(self.values, pa.string())
         )
-        columns = [fields if f.name == "Fields" else pa.array(self.raw[f.name], f.type) for f in schema]
-        out[RAW_TABLE.name] = pa.Table.from_arrays(columns, schema=schema)
+        raw = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+        out = {name: self._typed(name, rows, raw) for name, rows in self.rows.items()}
+        out[RAW_TABLE.name] = raw
         return out
 
+    def _typed(self, name: str, rows: list[dict[str, Any]], raw: pa.Table) -> pa.Table:
+        schema = arrow_schema(name)
+        if not rows:
+            return schema.empty_table()
+        filled_names = set().union(*rows)  # Arrow converts only the columns this batch's mappings filled
+        filled = pa.Table.from_pylist(rows, schema=pa.schema([f for f in schema if f.name in filled_names]))
+        shared = raw.select(_SHARED).take(pa.array(self.positions[name], pa.int64()))
+        devices = shared["DeviceName"]
+        names = pc.unique(devices)
+        ids = pa.array([device_id(self.tenant, n) for n in names.to_pylist()], pa.string())
+        common = {
+            "TenantId": shared["TenantId"],
+            "EventKey": shared["EventKey"],
+            "Timestamp": shared["Timestamp"],
+            "DeviceId": pc.take(ids, pc.index_in(devices, value_set=names)),
+            "DeviceName": devices,
+            "ReportId": shared["RecordId"],
+            "SourceChannel": shared["Channel"],
+            "SourceEventId": shared["EventID"],
+        }
+        columns = [
+            common[f.name]
+            if f.name in common
+            else filled[f.name]
+            if f.name in filled_names
+            else pa.nulls(len(rows), f.type)
+            for f in schema
+        ]
+        return pa.Table.from_arrays(columns, schema=schema)
 
-def _columnar(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
-    """Row dicts → Arrow (Arrow's own converter: several times faster than transposing in Python)."""
-    return pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+
+_SHARED = ["TenantId", "EventKey", "Timestamp", "DeviceName", "RecordId", "Channel", "EventID"]
+_RAW_LISTED = [c for c in table(RAW_TABLE.name).names if c not in ("TenantId", "Fields")]
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -388,7 +411,7 @@ def _units(todo: list[tuple[Path, str]], workers: int, unit_bytes: int = 4 << 20
     target = max(1, min(unit_bytes, total // (workers * 4) or 1))
     units: list[list[tuple[Path, str]]] = [[]]
     size = 0
-    for item in sorted(todo, key=lambda t: -t[0].stat().st_size):
+    for item in todo:
         if units[-1] and size + item[0].stat().st_size > target:
             units.append([])
             size = 0

@@ -14,7 +14,9 @@ batch whole or not at all. Files an interrupted writer left behind are never lis
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
+import itertools
 import os
 import re
 import time
@@ -229,23 +231,21 @@ class TenantWriter:
         return batch
 
     def _write_by_day(self, name: str, data: pa.Table, batch_id: str) -> list[str]:
-        """One file per day: sort by time once, then write contiguous slices (a backfill spanning
-        hundreds of days costs one sort, not one filter of the whole batch per day)."""
-        data = data.sort_by([("Timestamp", "ascending")])
-        days = pc.fill_null(pc.strftime(data["Timestamp"], format="%Y-%m-%d"), "unknown").to_pylist()
+        """One file per day. Events arrive grouped by source, so a batch is long runs of one day: each day's
+        runs are written as one file, with no sort or copy of the batch (a file is one row group, whose time
+        bounds are the same in any row order)."""
+        runs: dict[str, list[pa.Table]] = {}
+        for day, start, stop in _day_runs(data["Timestamp"]):
+            runs.setdefault(day, []).append(data.slice(start, stop - start))
         written: list[str] = []
-        start = 0
-        for i in range(1, len(days) + 1):
-            if i < len(days) and days[i] == days[start]:
-                continue
-            rel = f"table={name}/day={days[start]}/{batch_id}-{len(written)}.parquet"
+        for day, parts in runs.items():
+            rel = f"table={name}/day={day}/{batch_id}-{len(written)}.parquet"
             target = self.base / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_suffix(".parquet.tmp")
-            pq.write_table(data.slice(start, i - start), tmp, compression="zstd", row_group_size=128 * 1024)
+            pq.write_table(pa.concat_tables(parts), tmp, compression="zstd", row_group_size=128 * 1024)
             os.replace(tmp, target)
             written.append(rel)
-            start = i
         return written
 
     def _publish(self, catalog: Catalog) -> None:
@@ -259,6 +259,22 @@ class TenantWriter:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+_NO_DAY = -(2**31)
+
+
+def _day_runs(times: pa.ChunkedArray) -> Iterator[tuple[str, int, int]]:
+    """(day, start, stop) for each run of rows on one day (``unknown`` for rows without a time)."""
+    if len(times) == 0:
+        return
+    days = pc.fill_null(pc.cast(pc.cast(times, pa.date32()), pa.int32()), _NO_DAY).combine_chunks()
+    changes = pc.indices_nonzero(pc.not_equal(days[1:], days[:-1])).to_pylist()
+    cuts = [0, *(i + 1 for i in changes), len(days)]
+    epoch = dt.date(1970, 1, 1)
+    for start, stop in itertools.pairwise(cuts):
+        value = days[start].as_py()
+        yield ("unknown" if value == _NO_DAY else (epoch + dt.timedelta(days=value)).isoformat()), start, stop
 
 
 def _time_range(tables: Mapping[str, pa.Table]) -> list[str] | None:

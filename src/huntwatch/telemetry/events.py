@@ -52,6 +52,8 @@ def parse_time(text: object) -> dt.datetime | None:
         return None
     if type(text) is str:
         try:
+            if text[-1:] == "Z":  # UTC already: parse it naive, no zone arithmetic
+                return dt.datetime.fromisoformat(text[:-1])
             parsed = dt.datetime.fromisoformat(text)  # C fast path for ISO 8601 (Z, offsets, 7-digit fractions)
         except ValueError:
             pass

@@ -403,6 +403,12 @@ _FLAT_META = frozenset(
     }
 )
 _TIME_KEYS = ("@timestamp", "TimeCreated", "EventTime", "UtcTime")
+# Keys that are not the event's own data: an event with nothing else keeps its rendered Message.
+_NOT_DATA = frozenset(
+    {"Level", "Task", "Keywords", "Opcode", "Version", "UserID", "AccountName", "Domain", "AccountType", "EventType"}
+)
+# Channels whose Message only renders the data fields again: dropped when the fields are there.
+_RENDERED_ONLY = frozenset({"security", "microsoft-windows-sysmon/operational"})
 
 
 def read_json(handle: IO[bytes], name: str, limits: Limits = DEFAULT_LIMITS) -> Iterator[RawEvent | ReadError]:
@@ -429,15 +435,10 @@ def read_json(handle: IO[bytes], name: str, limits: Limits = DEFAULT_LIMITS) -> 
 def _read_lines(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEvent | ReadError]:
     number = 0
     recent: dict[bytes, int] = {}
-    while True:
-        line = handle.readline(limits.max_line_bytes + 1)
-        if not line:
-            return
+    for line in _lines(handle, limits.max_line_bytes):
         number += 1
-        if len(line) > limits.max_line_bytes and not line.endswith(b"\n"):
+        if line is None:
             yield ReadError(name, f"line longer than {limits.max_line_bytes:,} bytes: skipped", number)
-            while line and not line.endswith(b"\n"):  # drain the rest of the over-long line
-                line = handle.readline(limits.max_line_bytes)
             continue
         stripped = line.strip()
         if not stripped:
@@ -454,6 +455,31 @@ def _read_lines(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEve
         if len(recent) > 4096:
             recent.pop(next(iter(recent)))
         yield _decode_item(item, name, number, stripped + b"\x00%d" % seen if seen else stripped)
+
+
+def _lines(handle: IO[bytes], max_bytes: int, chunk_bytes: int = 1 << 20) -> Iterator[bytes | None]:
+    """The lines of a stream, split in C a chunk at a time; ``None`` stands for a line over ``max_bytes``,
+    which is skipped without ever being held whole."""
+    pending = b""
+    skipping = False  # inside an over-long line: drop bytes up to its end
+    while True:
+        chunk = handle.read(chunk_bytes)
+        if not chunk:
+            if pending and not skipping:
+                yield pending
+            return
+        if skipping:
+            end = chunk.find(b"\n")
+            if end < 0:
+                continue
+            chunk, skipping = chunk[end + 1 :], False
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            yield None if len(line) > max_bytes else line
+        if len(pending) > max_bytes:
+            yield None
+            pending, skipping = b"", True
 
 
 def _decode_item(item: Any, name: str, line: int, raw: bytes | None) -> RawEvent | ReadError:
@@ -488,29 +514,15 @@ def _from_flat(item: dict[str, Any], name: str) -> RawEvent:
             time = parse_time(item[key])
             if time:
                 break
-    fields = {k: v if type(v) is str else _text(v) for k, v in item.items() if v is not None and k not in _FLAT_META}
-    has_data = any(
-        k
-        not in (
-            "Level",
-            "Task",
-            "Keywords",
-            "Opcode",
-            "Version",
-            "UserID",
-            "AccountName",
-            "Domain",
-            "AccountType",
-            "EventType",
-        )
-        for k in fields
-    )
-    if item.get("Message") and not (
-        has_data and channel.lower() in ("security", "microsoft-windows-sysmon/operational")
-    ):
-        fields["Message"] = _text(item["Message"])
+    fields = {k: v if type(v) is str else _text(v) for k, v in item.items() if k not in _FLAT_META and v is not None}
+    message = item.get("Message")
+    if message and (fields.keys() <= _NOT_DATA or channel.lower() not in _RENDERED_ONLY):
+        fields["Message"] = _text(message)
     event_id = int(item["EventID"])
-    fields.update({"EventID": str(event_id), "Channel": channel, "Provider_Name": provider, "Computer": computer})
+    fields["EventID"] = str(event_id)
+    fields["Channel"] = channel
+    fields["Provider_Name"] = provider
+    fields["Computer"] = computer
     rid = item.get("RecordNumber") or item.get("EventRecordID")
     return RawEvent(
         channel, provider, event_id, int(rid) if rid not in (None, "") else None, time, computer, fields, name
