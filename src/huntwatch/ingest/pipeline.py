@@ -406,7 +406,8 @@ def ingest_paths(
 
 
 def _units(todo: list[tuple[Path, str]], workers: int, unit_bytes: int = 4 << 20) -> list[list[tuple[Path, str]]]:
-    """Groups of files of about ``unit_bytes`` on disk, enough of them to keep every worker busy."""
+    """Groups of files of about ``unit_bytes`` on disk, enough of them to keep every worker busy. Files stay
+    in path order: neighbouring recordings tend to share days, and a unit's batch writes one file per day."""
     total = sum(p.stat().st_size for p, _ in todo)
     target = max(1, min(unit_bytes, total // (workers * 4) or 1))
     units: list[list[tuple[Path, str]]] = [[]]
