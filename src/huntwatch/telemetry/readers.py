@@ -280,8 +280,11 @@ def read_evtx(handle: IO[bytes], name: str) -> Iterator[RawEvent | ReadError]:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return value
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, dict):
@@ -341,17 +344,14 @@ def _from_evtx_json(event: dict[str, Any], source: str, record_id: int | None) -
     computer = _text(system.get("Computer"))
     time = parse_time(_attr(system.get("TimeCreated"), "SystemTime"))
     rid = system.get("EventRecordID", record_id)
-    fields.update(
-        {
-            "EventID": str(event_id),
-            "Channel": channel,
-            "Provider_Name": provider,
-            "Computer": computer,
-        }
-    )
+    fields["EventID"] = str(event_id)
+    fields["Channel"] = channel
+    fields["Provider_Name"] = provider
+    fields["Computer"] = computer
     for key in ("Level", "Task", "Opcode", "Keywords", "Version"):
-        if system.get(key) is not None:
-            fields[key] = _text(system.get(key))
+        value = system.get(key)
+        if value is not None:
+            fields[key] = _text(value)
     user = _attr(system.get("Security"), "UserID")
     if user:
         fields["UserID"] = str(user)
