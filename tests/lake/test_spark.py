@@ -57,6 +57,13 @@ def test_numbered_parameters_are_reordered() -> None:
         out.bind(["one"])
 
 
+def test_integer_casts_of_text_accept_hex_like_duckdb() -> None:
+    out = to_spark_sql("SELECT TRY_CAST(Fields['AccessMask'] AS BIGINT) & 2, CAST(3 AS INT), CAST(? AS INT) FROM t").sql
+    assert "CONV(REGEXP_EXTRACT(CAST(Fields['AccessMask'] AS STRING), '0[xX]([0-9a-fA-F]+)$'), 16, 10)" in out
+    assert out.count("TRY_CAST") == 2  # both branches keep TRY_CAST's NULL on bad text
+    assert "CAST(3 AS INT)" in out and "CAST(? AS INT)" in out  # numbers and parameters are left alone
+
+
 def test_transpilation_is_cached_and_bad_sql_is_a_query_error() -> None:
     sql = "SELECT DeviceName FROM DeviceProcessEvents WHERE ProcessCommandLine ILIKE '%-enc%'"
     assert to_spark_sql(sql) is to_spark_sql(sql)
@@ -188,6 +195,10 @@ PARITY_QUERIES = [
     "FROM DeviceProcessEvents WHERE ProcessCommandLine ILIKE '%\\temp\\%' OR FileName LIKE '%.exe' GROUP BY ALL",
     "SELECT coalesce(InitiatingProcessFileName, 'unknown') AS parent, count(*) AS n FROM DeviceProcessEvents "
     "GROUP BY 1",
+    # Windows writes access masks and ids as 0x... text: DuckDB casts them, Spark must too
+    "SELECT EventKey, TRY_CAST('0x' || CAST(ProcessId AS VARCHAR) AS BIGINT) AS from_hex, "
+    "TRY_CAST('0X1f' AS INTEGER) AS upper_x, TRY_CAST(' 0x10' AS BIGINT) AS spaced, TRY_CAST('0xzz' AS BIGINT) AS bad, "
+    "CAST(CAST(ProcessId AS VARCHAR) AS BIGINT) AS plain FROM DeviceProcessEvents",
 ]
 
 

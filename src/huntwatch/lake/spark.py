@@ -95,6 +95,9 @@ def to_spark_sql(sql: str) -> SparkSQL:
             if isinstance(node, exp.RegexpILike):
                 flag = exp.Literal.string("i")
             node.replace(_regex_test(node.this, node.expression, flag, full=False))
+    for node in list(tree.find_all(exp.Cast)):
+        if _may_be_hex(node):
+            node.replace(_integer_cast(node))
     if numbered and len(order) != sum(1 for n in tree.walk() if isinstance(n, exp.Placeholder)):
         raise QueryError("do not mix '?' and '$n' parameters in one query")
     try:
@@ -102,6 +105,36 @@ def to_spark_sql(sql: str) -> SparkSQL:
     except sqlglot.errors.SqlglotError as exc:
         raise QueryError(f"cannot express the query in Spark SQL: {exc}") from exc
     return SparkSQL(text, tuple(order) if numbered else None)
+
+
+def _may_be_hex(node: exp.Cast) -> bool:
+    """A cast to an integer of something that may be text (not a number literal; no parameter, which the
+    rewrite would repeat)."""
+    value = node.this
+    if not node.to.is_type(*exp.DataType.INTEGER_TYPES) or value.find(exp.Placeholder):
+        return False
+    return not (isinstance(value, exp.Literal) and not value.is_string)
+
+
+def _integer_cast(node: exp.Cast) -> exp.Expression:
+    """DuckDB casts ``'0x1F'`` to an integer (Windows writes access masks and ids in hex); Spark's cast gives
+    NULL. On Spark, text that is ``0x`` and hex digits (after leading blanks, as DuckDB allows) goes through
+    ``conv`` instead."""
+    text = exp.cast(node.this.copy(), exp.DataType.build("string"))
+    is_hex = exp.RegexpLike(this=text, expression=exp.Literal.string("^ *0[xX][0-9a-fA-F]+$"))
+    digits = exp.Anonymous(
+        this="CONV",
+        expressions=[
+            exp.RegexpExtract(
+                this=text.copy(), expression=exp.Literal.string("0[xX]([0-9a-fA-F]+)$"), group=exp.Literal.number(1)
+            ),
+            exp.Literal.number(16),
+            exp.Literal.number(10),
+        ],
+    )
+    from_hex = node.copy()  # keeps TRY_CAST's safety and the target type
+    from_hex.set("this", digits)
+    return exp.Case(ifs=[exp.If(this=is_hex, true=from_hex)], default=node.copy())
 
 
 def _literal_codepoints(node: exp.Chr) -> list[int] | None:
