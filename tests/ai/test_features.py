@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+import pytest
+
 from huntwatch.ai.features import FEATURE_NAMES, TenantCounts, device_role, lead_features, story_features
 from huntwatch.state import Database, Lead, Story
 from tests.ai.helpers import make_story
@@ -35,19 +37,24 @@ def test_story_features_cover_every_documented_feature(db: Database) -> None:
     assert f["first_seen_binaries"] == 1
 
 
-def test_a_lead_that_recurs_on_another_day_gets_a_lower_prior(db: Database) -> None:
+@pytest.mark.parametrize(("days_apart", "routine"), [(1, True), (29, True), (45, False)])
+def test_a_lead_that_recurs_on_another_day_nearby_gets_a_lower_prior(
+    db: Database, days_apart: int, routine: bool
+) -> None:
     first = make_story(db, "acme", significance=40, severity="critical", tactics=("Execution", "Impact"))
     later = make_story(db, "acme", significance=40, severity="critical", tactics=("Execution", "Impact"))
     with db.session() as s:
-        for again in s.query(Lead).filter_by(story_id=later):  # alice's same hunt the next day
-            again.first_seen += dt.timedelta(days=1)
-            again.last_seen += dt.timedelta(days=1)
+        for again in s.query(Lead).filter_by(story_id=later):  # alice's same hunt on another day
+            again.first_seen += dt.timedelta(days=days_apart)
+            again.last_seen += dt.timedelta(days=days_apart)
         s.flush()
         lead = s.query(Lead).filter_by(story_id=first).one()
         counts = TenantCounts.load(s, lead.tenant_id)
-        assert counts.days[(lead.hunt_id, "account:alice")] == 2
-        fresh = lead_features(lead, replace(counts, days={}))["prior"]
-        assert fresh > 30 and lead_features(lead, counts)["prior"] == fresh - 30
+        assert len(counts.firings[(lead.hunt_id, "account:alice")]) == 2
+        # the same window a story rebuild looks at: a firing six weeks away is not routine
+        assert counts.routine_days(lead) == {(lead.hunt_id, "account:alice"): 2 if routine else 1}
+        fresh = lead_features(lead, replace(counts, firings={}))["prior"]
+        assert fresh > 30 and lead_features(lead, counts)["prior"] == (fresh - 30 if routine else fresh)
 
 
 def test_a_lead_alone_gets_a_prior_from_the_stories_package(db: Database) -> None:

@@ -8,6 +8,7 @@ whose account, which kind of machine, when, and how rare the findings are in thi
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import re
@@ -21,8 +22,8 @@ from sqlalchemy.orm import Session
 from huntwatch.hunting import tactic_rank
 from huntwatch.state import Lead, Story
 from huntwatch.stories.attack import tactics_in_order
-from huntwatch.stories.entities import account_name
-from huntwatch.stories.narrative import routine_days, significance
+from huntwatch.stories.entities import account_name, principals
+from huntwatch.stories.narrative import firings, routine_window, significance
 from huntwatch.stories.scope import AccountScope, DeviceScope, LeadFacts, Scope
 
 SEVERITY_LEVEL = {"informational": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -68,11 +69,11 @@ INCREASING = frozenset(
 
 @dataclass
 class TenantCounts:
-    """Tenant-wide counts a story is compared with: how often each hunt fires (rarity) and on how many days
-    it fired about each account or device (routine, which lowers a lead's prior)."""
+    """Tenant-wide counts a story is compared with: how often each hunt fires (rarity) and when it fired
+    about each account or device (routine, which lowers a lead's prior)."""
 
     hunt_leads: dict[str, int] = field(default_factory=dict)
-    days: dict[tuple[str, str], int] = field(default_factory=dict)  # (hunt, principal) -> days it fired
+    firings: dict[tuple[str, str], list[dt.datetime]] = field(default_factory=dict)  # (hunt, principal) -> sorted
 
     @classmethod
     def load(cls, session: Session, tenant_id: int, *, days: bool = True) -> TenantCounts:
@@ -86,7 +87,18 @@ class TenantCounts:
             if days
             else ()
         )
-        return cls({h: int(n) for h, n in rows}, routine_days(tuple(r) for r in history))
+        return cls({h: int(n) for h, n in rows}, firings(tuple(r) for r in history))
+
+    def routine_days(self, lead: Lead) -> dict[tuple[str, str], int]:
+        """On how many days the lead's hunt fired about its accounts or devices, within the same window
+        around the lead that a story rebuild looks at."""
+        low, high = routine_window(lead.first_seen, lead.last_seen)
+        out: dict[tuple[str, str], int] = {}
+        for who in principals(lead.entities or {}):
+            times = self.firings.get((lead.hunt_id, who), [])
+            near = times[bisect.bisect_left(times, low) : bisect.bisect_right(times, high)]
+            out[(lead.hunt_id, who)] = len({t.date() for t in near})
+        return out
 
 
 def device_role(name: str, roles: Sequence[str] = ()) -> str:
@@ -147,7 +159,7 @@ def lead_story(lead: Lead, counts: TenantCounts) -> Story:
         entities,
         lead.hunt_id,
     )
-    prior = significance(scope, [facts], counts.hunt_leads, counts.days)
+    prior = significance(scope, [facts], counts.hunt_leads, counts.routine_days(lead))
     return Story(
         tenant_id=lead.tenant_id,
         title=lead.title,

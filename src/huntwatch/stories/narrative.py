@@ -25,13 +25,25 @@ ROUTINE_LOOKBACK = dt.timedelta(days=30)  # how far around a story other days of
 Firing = tuple[str, Mapping[str, Sequence[str]] | None, dt.datetime]  # a lead's hunt, entities and first seen
 
 
-def routine_days(history: Iterable[Firing]) -> dict[tuple[str, str], int]:
-    """(hunt, principal) → on how many distinct days that hunt fired about that account or device."""
-    days: dict[tuple[str, str], set[dt.date]] = defaultdict(set)
+def firings(history: Iterable[Firing]) -> dict[tuple[str, str], list[dt.datetime]]:
+    """(hunt, principal) → when that hunt fired about that account or device, in time order."""
+    out: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
     for hunt, entities, first_seen in history:
         for who in principals(entities or {}):
-            days[(hunt, who)].add(first_seen.date())
-    return {k: len(v) for k, v in days.items()}
+            out[(hunt, who)].append(first_seen)
+    for times in out.values():
+        times.sort()
+    return dict(out)
+
+
+def routine_days(history: Iterable[Firing]) -> dict[tuple[str, str], int]:
+    """(hunt, principal) → on how many distinct days that hunt fired about that account or device."""
+    return {key: len({t.date() for t in times}) for key, times in firings(history).items()}
+
+
+def routine_window(first: dt.datetime, last: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The span whose firings count as routine for findings between ``first`` and ``last``."""
+    return first - ROUTINE_LOOKBACK, last + ROUTINE_LOOKBACK
 
 
 def routine_share(leads: Iterable[Firing], days: Mapping[tuple[str, str], int]) -> float:

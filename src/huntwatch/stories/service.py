@@ -20,7 +20,7 @@ from huntwatch.state import Database, Lead, Story, StoryEvent, StoryLead, Tenant
 from huntwatch.stories.correlation import LateralEdge, LeadNode, correlate_leads
 from huntwatch.stories.entities import account_name, device_key, lead_keys
 from huntwatch.stories.lateral import DeviceDirectory, find_lateral_edges
-from huntwatch.stories.narrative import ROUTINE_LOOKBACK, queries, routine_days, significance, summary, title
+from huntwatch.stories.narrative import queries, routine_days, routine_window, significance, summary, title
 from huntwatch.stories.scope import LeadFacts, address_prevalence, build_scope, file_prevalence
 from huntwatch.stories.timeline import fetch_events, load_forest, process_trees
 
@@ -230,7 +230,7 @@ def _rebuild(engine: DuckDBEngine, s: Session, story: Story, tenant_slug: str, w
         select(Lead.hunt_id, Lead.entities, Lead.first_seen).where(
             Lead.tenant_id == story.tenant_id,
             Lead.hunt_id.in_(hunts),
-            Lead.first_seen.between(first - ROUTINE_LOOKBACK, last + ROUTINE_LOOKBACK),
+            Lead.first_seen.between(*routine_window(first, last)),
         )
     ).all()
     sig = significance(scope, facts, counts, routine_days(tuple(r) for r in history))
