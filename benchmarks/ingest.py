@@ -11,6 +11,7 @@ EVTX files (records_json, no decoding), measured in the same run.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -132,11 +133,13 @@ def main() -> int:
         )
         total_events = 0
         total_seconds = 0.0
+        stages: collections.Counter[str] = collections.Counter()
         for i in range(args.scale):
             rewrite = Replica(i) if i else None
             report = ingest_paths(engine, "corpus", evtx_files + json_files, workers=args.workers, rewrite=rewrite)
             total_events += report.events_read
             total_seconds += report.seconds
+            stages.update(report.stages)
             print(
                 f"  copy {i + 1}/{args.scale}: {report.events_read:,} events, {report.events_written:,} written, "
                 f"{report.seconds:.1f} s, failed files {len(report.failed_files)}"
@@ -146,6 +149,12 @@ def main() -> int:
             f"huntwatch ingest, whole corpus x{args.scale} ({args.workers} workers): {total_events:,} events in "
             f"{total_seconds:.1f} s = {rate:,.0f} events/s, ratio to raw evtx parse {rate / raw_rate:.2f}"
         )
+    worker_seconds = sum(stages.values())
+    shares = ", ".join(f"{name} {seconds:,.1f} s ({seconds / worker_seconds:.0%})" for name, seconds in stages.items())
+    print(
+        f"worker time by stage ({worker_seconds / total_events * 1e6:.1f} us per event): {shares} "
+        "[read = unpack + decode + normalise]"
+    )
     own, worker = peak_rss_mib()
     print(
         f"peak RSS: {own:,.0f} MiB in this process (it also holds the raw-parse sample), {worker:,.0f} MiB in "

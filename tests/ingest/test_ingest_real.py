@@ -116,6 +116,14 @@ def test_reingest_adds_nothing_and_skips_known_files(tmp_path: Path) -> None:
     assert engine.query("SELECT count(*) n FROM RawEvents", "t")["n"][0].as_py() == count + 1
 
 
+def test_the_report_says_where_the_time_went(tmp_path: Path) -> None:
+    report = ingest_paths(DuckDBEngine(tmp_path / "lake"), "t", [dataset(CHOSEN[2])])
+    assert set(report.stages) == {"read", "arrow", "dedupe", "write"}
+    assert all(seconds > 0 for seconds in report.stages.values())
+    assert sum(report.stages.values()) <= report.seconds  # one process: the stages are parts of the run
+    assert report.as_dict()["stage_seconds"].keys() == report.stages.keys()
+
+
 def test_tenants_see_only_their_rows(tmp_path: Path) -> None:
     engine = DuckDBEngine(tmp_path / "lake")
     ingest_paths(engine, "alpha", [dataset(CHOSEN[0])])

@@ -65,6 +65,8 @@ class IngestReport:
     error_count: int = 0
     batches: int = 0
     seconds: float = 0.0
+    # Worker seconds by stage, summed over workers: read (unpack, decode, normalise), arrow, dedupe, write.
+    stages: collections.Counter[str] = field(default_factory=collections.Counter)
 
     @property
     def failed_files(self) -> list[FileResult]:
@@ -95,6 +97,7 @@ class IngestReport:
             "errors": self.errors,
             "batches": self.batches,
             "seconds": round(self.seconds, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in self.stages.items()},
         }
 
 
@@ -290,13 +293,20 @@ class Ingestor:
         if not self.builder.count and not self.sources:
             return
         b = self.builder
+        stages = self.report.stages
+        started = time.perf_counter()
         tables = b.tables()
+        built = time.perf_counter()
+        stages["arrow"] += built - started
         self.report.per_table.update(b.per_table)
         self.report.per_channel.update(b.per_channel)
         self.report.unknown.update(b.unknown)
         with self.engine.store.writer(self.tenant) as writer:
             tables = self._deduplicate(tables)
+            deduplicated = time.perf_counter()
+            stages["dedupe"] += deduplicated - built
             batch = writer.commit(tables, self.sources)
+        stages["write"] += time.perf_counter() - deduplicated
         if batch is not None:
             self.report.batches += 1
         self.report.events_written += tables[RAW_TABLE.name].num_rows
@@ -431,6 +441,7 @@ def _ingest_files(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Stream files into the lake in bounded batches; runs in this process or in a worker."""
+    started = time.perf_counter()
     report = IngestReport(tenant=tenant)
     ingestor = Ingestor(DuckDBEngine(root), tenant, report, batch_rows, rewrite)
     for path, fp in todo:
@@ -446,6 +457,7 @@ def _ingest_files(
         if progress is not None:
             progress.advance(result.source, result.events)
     ingestor.flush()
+    report.stages["read"] += time.perf_counter() - started - sum(report.stages.values())
     return report
 
 
@@ -460,6 +472,7 @@ def _merge(report: IngestReport, part: IngestReport) -> None:
     report.error_count += part.error_count
     report.errors.extend(part.errors[: max(0, MAX_ERRORS_KEPT - len(report.errors))])
     report.batches += part.batches
+    report.stages.update(part.stages)
 
 
 def ingest_ndjson(
