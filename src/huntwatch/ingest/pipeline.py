@@ -398,9 +398,9 @@ def ingest_paths(
         else:
             todo.append((path, fp))
     if workers > 1 and len(todo) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_single_threaded) as pool:
             futures = [
-                pool.submit(_ingest_files, engine.store.root, tenant, unit, batch_rows, limits, rewrite)
+                pool.submit(_ingest_files, engine.store.root, tenant, unit, batch_rows, limits, rewrite, threads=1)
                 for unit in _units(todo, workers)
             ]
             for future in as_completed(futures):
@@ -431,6 +431,12 @@ def _units(todo: list[tuple[Path, str]], workers: int, unit_bytes: int = 4 << 20
     return units
 
 
+def _single_threaded() -> None:
+    """Pool workers are one per core: Arrow's and DuckDB's own thread pools would only contend with them."""
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+
+
 def _ingest_files(
     root: Path,
     tenant: str,
@@ -439,11 +445,12 @@ def _ingest_files(
     limits: Limits,
     rewrite: Callable[[RawEvent], RawEvent] | None,
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> IngestReport:
-    """Stream files into the lake in bounded batches; runs in this process or in a worker."""
+    """Stream files into the lake in bounded batches; runs in this process or in a worker (``threads=1``)."""
     started = time.perf_counter()
     report = IngestReport(tenant=tenant)
-    ingestor = Ingestor(DuckDBEngine(root), tenant, report, batch_rows, rewrite)
+    ingestor = Ingestor(DuckDBEngine(root, threads=threads), tenant, report, batch_rows, rewrite)
     for path, fp in todo:
         result = FileResult(str(path))
         try:
