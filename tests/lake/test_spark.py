@@ -10,9 +10,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from huntwatch.hunting import load_hunts
+from huntwatch.ingest import ingest_paths
 from huntwatch.lake import DuckDBEngine, Engine, LakeError, QueryError
 from huntwatch.lake.spark import SparkEngine, engine_from_options, to_spark_sql
 from huntwatch.schema import arrow_schema
+from tests.conftest import dataset
 
 # -- transpilation ------------------------------------------------------------------------------------
 
@@ -358,3 +361,23 @@ def test_analytics_run_on_spark_like_on_duckdb(spark: SparkEngine, lake: Path, t
     report = run_hunts(spark, db, "signals", hunts=[], analytics=analytics, timeout_s=300)
     assert not report.errors, report.errors
     assert {o.id for o in report.outcomes if o.candidates} == {a.id for a in analytics}
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_a_hunt_reading_hex_access_masks_finds_the_real_attack_on_spark(spark: SparkEngine, tmp_path: Path) -> None:
+    # Security 4656 on a real recording: the access mask is '0x...' text, cast to an integer by the hunt.
+    hunt = next(h for h in load_hunts() if h.id == "accessibility-binary-write-requested")
+    root = tmp_path / "lake"
+    ingest_paths(DuckDBEngine(root), "t", [dataset(hunt.proven_by[0])])
+    expected = DuckDBEngine(root).query(hunt.sql, "t")
+    assert expected.num_rows == 1
+    on_spark = SparkEngine(root, master="local[1]")  # shares the module's session; the fixture stops it
+    got = on_spark.query(hunt.sql, "t")
+    unordered = ["EventKeys", "Details"]  # list and string_agg orders are the engines' own
+    _same(got.drop_columns(unordered), expected.drop_columns(unordered))
+    masks = [
+        sorted(d.rpartition(" masks ")[2].split(","))
+        for d in (got["Details"][0].as_py(), expected["Details"][0].as_py())
+    ]
+    assert masks[0] == masks[1] and sorted(got["EventKeys"][0].as_py()) == sorted(expected["EventKeys"][0].as_py())

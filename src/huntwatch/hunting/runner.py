@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -118,7 +118,7 @@ def run_hunts(
 
     starts = _NewDataStarts(engine, tenant_slug)
     filled = {name for b in catalog.batches for name, n in b.rows.items() if n}
-    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]] = []
+    cycle = _Cycle(report, progress, filled)
     due_hunts = [h for h in hunts if mark(h.id) < last_seq]
     due_analytics = [a for a in analytics if mark(a.id) < last_seq]
     for h in hunts:
@@ -131,10 +131,10 @@ def run_hunts(
     if (due_hunts or due_analytics) and not isinstance(engine, DuckDBEngine):
         # A scale-out engine (Spark): each hunt's SQL and each analytic's aggregation runs there; only
         # result rows come back, grouped into leads locally.
-        _hunt_on_query_engine(engine, tenant_slug, due_hunts, filled, timeout_s, pending, report, progress)
+        _hunt_on_query_engine(engine, tenant_slug, due_hunts, timeout_s, cycle)
         query = engine_query(engine, tenant_slug, timeout_s)
         for analytic in due_analytics:
-            _run_analytic(analytic, query, starts.get(mark(analytic.id)), pending, report, progress)
+            cycle.analytic(analytic, query, starts.get(mark(analytic.id)))
     elif due_hunts or due_analytics:
         con = engine.connect(tenant_slug)
         con.execute("SET enable_progress_bar = false")  # stdout belongs to the caller (JSON output)
@@ -149,45 +149,28 @@ def run_hunts(
                 return hunt_candidates(con, hunt, timeout_s=timeout_s)
 
             for hunt in due_hunts:
-                _run_hunt(hunt, on_copies, filled, pending, report, progress)
+                cycle.hunt(hunt, on_copies)
             con.execute("SET search_path = 'main'")
             for analytic in due_analytics:
-                _run_analytic(analytic, connection_query(con), starts.get(mark(analytic.id)), pending, report, progress)
+                cycle.analytic(analytic, connection_query(con), starts.get(mark(analytic.id)))
         finally:
             con.close()
 
     if sigma is not None:
-        outcome = Outcome(SIGMA_ID, "sigma")
         if mark(SIGMA_ID) >= last_seq:
-            outcome.skipped = True
+            report.outcomes.append(Outcome(SIGMA_ID, "sigma", skipped=True))
         else:
-            if progress:
-                progress("sigma")
-            t0 = time.perf_counter()
-            try:
-                cands = list(sigma.run(engine, tenant_slug, after_seq=mark(SIGMA_ID)))
-            except (QueryError, duckdb.Error, ValueError) as exc:
-                outcome.error = str(exc).splitlines()[0][:500]
-                cands = []
-            pending.append((outcome, cands, dt.timedelta(0)))
-            outcome.seconds = time.perf_counter() - t0
-        report.outcomes.append(outcome)
+            rules = sigma
+            cycle.run(SIGMA_ID, "sigma", lambda: rules.run(engine, tenant_slug, after_seq=mark(SIGMA_ID)))
     t0 = time.perf_counter()
-    _store(db, tenant_id, pending, last_seq, report)
+    _store(db, tenant_id, cycle.pending, last_seq, report)
     report.store_seconds = time.perf_counter() - t0
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _hunt_on_query_engine(
-    engine: Engine,
-    tenant: str,
-    hunts: list[Hunt],
-    filled: set[str],
-    timeout_s: float | None,
-    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]],
-    report: HuntReport,
-    progress: Progress | None,
+    engine: Engine, tenant: str, hunts: list[Hunt], timeout_s: float | None, cycle: _Cycle
 ) -> None:
     local = duckdb.connect(":memory:")
 
@@ -200,60 +183,45 @@ def _hunt_on_query_engine(
 
     try:
         for hunt in hunts:
-            _run_hunt(hunt, remote_rows_grouped_here, filled, pending, report, progress)
+            cycle.hunt(hunt, remote_rows_grouped_here)
     finally:
         local.close()
 
 
-def _run_hunt(
-    hunt: Hunt,
-    candidates: Callable[[Hunt], list[LeadCandidate]],
-    filled: set[str],
-    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]],
-    report: HuntReport,
-    progress: Progress | None,
-) -> None:
-    if progress:
-        progress(hunt.id)
-    outcome = Outcome(hunt.id, "hunt")
-    if not hunt.tables & filled:  # every table it reads is empty: no rows, nothing to run
-        pending.append((outcome, [], dt.timedelta(0)))
-        report.outcomes.append(outcome)
-        return
-    _run_unit(outcome, lambda: candidates(hunt), hunt.window_minutes, pending, report)
+@dataclass
+class _Cycle:
+    """What one hunt cycle collects: each hunt's, analytic's and rule set's outcome and leads, saved together."""
 
+    report: HuntReport
+    progress: Progress | None
+    filled: set[str]  # tables that hold rows
+    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]] = field(default_factory=list)
 
-def _run_analytic(
-    analytic: Analytic,
-    query: Query,
-    since: dt.datetime | None,
-    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]],
-    report: HuntReport,
-    progress: Progress | None,
-) -> None:
-    if progress:
-        progress(analytic.id)
-    outcome = Outcome(analytic.id, "analytic")
-    _run_unit(outcome, lambda: list(analytic.run(query, since)), analytic.window_minutes, pending, report)
+    def hunt(self, hunt: Hunt, candidates: Callable[[Hunt], list[LeadCandidate]]) -> None:
+        if hunt.tables & self.filled:
+            self.run(hunt.id, "hunt", lambda: candidates(hunt), hunt.window_minutes)
+        else:  # every table it reads is empty: no rows, nothing to run
+            self.run(hunt.id, "hunt", list)
 
+    def analytic(self, analytic: Analytic, query: Query, since: dt.datetime | None) -> None:
+        self.run(analytic.id, "analytic", lambda: analytic.run(query, since), analytic.window_minutes)
 
-def _run_unit(
-    outcome: Outcome,
-    produce: Callable[[], list[LeadCandidate]],
-    window_minutes: int,
-    pending: list[tuple[Outcome, list[LeadCandidate], dt.timedelta]],
-    report: HuntReport,
-) -> None:
-    """Run one hunt or analytic: its candidates, or its error (the others still run), and its time."""
-    t0 = time.perf_counter()
-    try:
-        cands = produce()
-    except (QueryError, duckdb.Error, ValueError) as exc:
-        outcome.error = str(exc).splitlines()[0][:500]
-        cands = []
-    pending.append((outcome, cands, dt.timedelta(minutes=window_minutes)))
-    outcome.seconds = time.perf_counter() - t0
-    report.outcomes.append(outcome)
+    def run(
+        self, unit_id: str, source: str, produce: Callable[[], Iterable[LeadCandidate]], window_minutes: int = 0
+    ) -> None:
+        """Run one unit: its candidates, or its error (the others still run), and its time."""
+        if self.progress:
+            self.progress(unit_id)
+        outcome = Outcome(unit_id, source)
+        t0 = time.perf_counter()
+        try:
+            cands = list(produce())
+        except (QueryError, duckdb.Error, ValueError) as exc:
+            outcome.error = str(exc).splitlines()[0][:500]
+            cands = []
+        self.pending.append((outcome, cands, dt.timedelta(minutes=window_minutes)))
+        outcome.seconds = time.perf_counter() - t0
+        self.report.outcomes.append(outcome)
 
 
 def _store(

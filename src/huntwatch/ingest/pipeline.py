@@ -190,33 +190,30 @@ class BatchBuilder:
             pa.array(self.offsets, pa.int32()), pa.array(self.keys, pa.string()), pa.array(self.values, pa.string())
         )
         raw = pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
-        out = {name: self._typed(name, rows, raw) for name, rows in self.rows.items()}
+        common = self._common(raw)
+        out = {name: self._typed(name, rows, common) for name, rows in self.rows.items()}
         out[RAW_TABLE.name] = raw
         return out
 
-    def _typed(self, name: str, rows: list[dict[str, Any]], raw: pa.Table) -> pa.Table:
+    def _common(self, raw: pa.Table) -> pa.Table:
+        """The typed tables' shared columns for every event of the batch, device ids derived once."""
+        devices = raw["DeviceName"]
+        names = pc.unique(devices)
+        ids = pa.array([device_id(self.tenant, n) for n in names.to_pylist()], pa.string())
+        columns = {typed: raw[source] for typed, source in _COMMON_FROM_RAW.items()}
+        columns["DeviceId"] = pc.take(ids, pc.index_in(devices, value_set=names))
+        return pa.table(columns)
+
+    def _typed(self, name: str, rows: list[dict[str, Any]], common: pa.Table) -> pa.Table:
         schema = arrow_schema(name)
         if not rows:
             return schema.empty_table()
         filled_names = set().union(*rows)  # Arrow converts only the columns this batch's mappings filled
         filled = pa.Table.from_pylist(rows, schema=pa.schema([f for f in schema if f.name in filled_names]))
-        shared = raw.select(_SHARED).take(pa.array(self.positions[name], pa.int64()))
-        devices = shared["DeviceName"]
-        names = pc.unique(devices)
-        ids = pa.array([device_id(self.tenant, n) for n in names.to_pylist()], pa.string())
-        common = {
-            "TenantId": shared["TenantId"],
-            "EventKey": shared["EventKey"],
-            "Timestamp": shared["Timestamp"],
-            "DeviceId": pc.take(ids, pc.index_in(devices, value_set=names)),
-            "DeviceName": devices,
-            "ReportId": shared["RecordId"],
-            "SourceChannel": shared["Channel"],
-            "SourceEventId": shared["EventID"],
-        }
+        shared = common.take(pa.array(self.positions[name], pa.int64()))
         columns = [
-            common[f.name]
-            if f.name in common
+            shared[f.name]
+            if f.name in shared.column_names
             else filled[f.name]
             if f.name in filled_names
             else pa.nulls(len(rows), f.type)
@@ -225,7 +222,16 @@ class BatchBuilder:
         return pa.Table.from_arrays(columns, schema=schema)
 
 
-_SHARED = ["TenantId", "EventKey", "Timestamp", "DeviceName", "RecordId", "Channel", "EventID"]
+# Typed-table column -> the raw column it is taken from (DeviceId is derived from DeviceName).
+_COMMON_FROM_RAW = {
+    "TenantId": "TenantId",
+    "EventKey": "EventKey",
+    "Timestamp": "Timestamp",
+    "DeviceName": "DeviceName",
+    "ReportId": "RecordId",
+    "SourceChannel": "Channel",
+    "SourceEventId": "EventID",
+}
 _RAW_LISTED = [c for c in table(RAW_TABLE.name).names if c not in ("TenantId", "Fields")]
 
 
