@@ -91,7 +91,7 @@ class DuckDBEngine:
             ]
             if paths:
                 listing = ", ".join(_quote(p) for p in paths)
-                body = f"SELECT * FROM read_parquet([{listing}])"
+                body = f"SELECT * FROM read_parquet([{listing}], hive_partitioning=false)"
             else:
                 body = duckdb_empty_select(table.name)
             con.execute(f'CREATE VIEW "{table.name}" AS {body}')

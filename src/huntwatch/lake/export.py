@@ -43,7 +43,8 @@ def _read(paths: list[str], table: str) -> pa.Table:
     try:
         con.execute("SET threads=2")
         data = con.sql(
-            f"SELECT {names} FROM read_parquet([{listing}], union_by_name=true) ORDER BY Timestamp, EventKey"
+            f"SELECT {names} FROM read_parquet([{listing}], union_by_name=true, hive_partitioning=false) "
+            "ORDER BY Timestamp, EventKey"
         ).to_arrow_table()
     finally:
         con.close()
