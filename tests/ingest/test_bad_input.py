@@ -125,6 +125,30 @@ def test_gzip_bomb_is_refused(tmp_path: Path) -> None:
     assert "decompression bomb" in (report.failed_files[0].failed or "")
 
 
+def test_truncated_or_garbled_evtx_gz_names_the_file_and_the_rest_lands(tmp_path: Path) -> None:
+    packed = dataset(GOOD_EVTX).read_bytes()
+    (tmp_path / "cut.evtx.gz").write_bytes(packed[: len(packed) // 2])
+    (tmp_path / "garbled.evtx.gz").write_bytes(packed[:10] + b"\xff" * 64)
+    good = _good_jsonl(tmp_path / "good.jsonl")
+    engine = DuckDBEngine(tmp_path / "lake")
+    report = ingest_paths(engine, "t", [tmp_path / "cut.evtx.gz", tmp_path / "garbled.evtx.gz", good])
+    failed = {Path(f.source).name: f.failed or "" for f in report.failed_files}
+    assert "truncated" in failed["cut.evtx.gz"]
+    assert "cannot decompress" in failed["garbled.evtx.gz"]
+    assert _count(engine) == 3
+
+
+def test_evtx_gz_of_several_gzip_members_is_read_whole(tmp_path: Path) -> None:
+    data = _evtx_bytes()
+    members = tmp_path / "members.evtx.gz"
+    members.write_bytes(gzip.compress(data[:70000]) + gzip.compress(data[70000:]) + b"\0" * 8)
+    whole = tmp_path / "whole.evtx"
+    whole.write_bytes(data)
+    engine = DuckDBEngine(tmp_path / "lake")
+    assert ingest_paths(engine, "a", [members]).ok and ingest_paths(engine, "b", [whole]).ok
+    assert _count(engine, "a") == _count(engine, "b") > 0
+
+
 def test_absurdly_long_line_is_skipped_with_its_number(tmp_path: Path) -> None:
     path = tmp_path / "long.jsonl"
     path.write_bytes(

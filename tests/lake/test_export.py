@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from huntwatch.cli import main
 from huntwatch.lake import DuckDBEngine, LakeError, LakeStore
+from huntwatch.lake import store as lake_store
 from huntwatch.lake.export import compact_tenant, export_lake, lake_info
 from huntwatch.schema import arrow_schema
 
@@ -43,7 +44,8 @@ def _procs(tenant: str, start: int, n: int) -> dict[str, pa.Table]:
 
 
 @pytest.fixture
-def lake(tmp_path: Path) -> Path:
+def lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(lake_store, "SPAN_FILE_ROWS", 1)  # a file per day, however few its rows
     root = tmp_path / "lake"
     engine = DuckDBEngine(root)
     for b in range(4):  # 4 batches x 6 rows, spanning 2024-06-01 .. 2024-06-02

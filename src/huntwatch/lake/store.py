@@ -3,6 +3,7 @@
 Layout (the same for the embedded default and for a scale-out Parquet lake)::
 
     ROOT/tenant=<tenant>/table=<Table>/day=<YYYY-MM-DD>/<batch>-<n>.parquet
+    (a file holds one day, or a few sparse consecutive days under the first one's folder)
     ROOT/tenant=<tenant>/_catalog.json
 
 Parquet files are immutable. A batch is committed when the tenant's catalog, rewritten to a temporary
@@ -37,6 +38,8 @@ CATALOG = "_catalog.json"
 # A batch lists the devices its events came from when they are at most this many (beyond, "unknown"): enough
 # for per-host uploads and lab replays, small enough to keep the catalog light.
 MAX_LISTED_DEVICES = 256
+# Consecutive days with fewer rows than this share a file (see ``TenantWriter._write_by_day``).
+SPAN_FILE_ROWS = 8192
 
 
 class LakeError(Exception):
@@ -231,14 +234,16 @@ class TenantWriter:
         return batch
 
     def _write_by_day(self, name: str, data: pa.Table, batch_id: str) -> list[str]:
-        """One file per day. Events arrive grouped by source, so a batch is long runs of one day: each day's
-        runs are written as one file, with no sort or copy of the batch (a file is one row group, whose time
-        bounds are the same in any row order)."""
+        """One file per day, except that consecutive sparse days share a file (under the first day's folder)
+        until it holds ``SPAN_FILE_ROWS`` rows: old recordings scatter a few events over hundreds of days, and
+        a file per day would cost a write per handful of rows. Events arrive grouped by source, so a batch is
+        long runs of one day: a file is taken from those runs with no sort or copy of the batch (a file is
+        one row group, whose time bounds are the same in any row order)."""
         runs: dict[str, list[pa.Table]] = {}
         for day, start, stop in _day_runs(data["Timestamp"]):
             runs.setdefault(day, []).append(data.slice(start, stop - start))
         written: list[str] = []
-        for day, parts in runs.items():
+        for day, parts in _spans(runs):
             rel = f"table={name}/day={day}/{batch_id}-{len(written)}.parquet"
             target = self.base / rel
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -275,6 +280,25 @@ def _day_runs(times: pa.ChunkedArray) -> Iterator[tuple[str, int, int]]:
     for start, stop in itertools.pairwise(cuts):
         value = days[start].as_py()
         yield ("unknown" if value == _NO_DAY else (epoch + dt.timedelta(days=value)).isoformat()), start, stop
+
+
+def _spans(runs: dict[str, list[pa.Table]]) -> Iterator[tuple[str, list[pa.Table]]]:
+    """(folder day, parts) of each file: a day of ``SPAN_FILE_ROWS`` rows or more alone, sparse consecutive
+    days together until they reach that many; rows without a time alone."""
+    pending: list[pa.Table] = []
+    first = ""
+    for day in sorted(runs):
+        parts = runs[day]
+        if day == "unknown" or sum(map(len, parts)) >= SPAN_FILE_ROWS:
+            yield day, parts
+            continue
+        first = first if pending else day
+        pending.extend(parts)
+        if sum(map(len, pending)) >= SPAN_FILE_ROWS:
+            yield first, pending
+            pending = []
+    if pending:
+        yield first, pending
 
 
 def _time_range(tables: Mapping[str, pa.Table]) -> list[str] | None:

@@ -12,6 +12,7 @@ import io
 import os
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +104,7 @@ def read_stream(
     elif low.endswith(".gz") and not low.endswith((".evtx.gz", ".zip.gz")):
         yield from read_json(_capped(gzip.GzipFile(fileobj=handle), name, limits, size), name[:-3], limits)
     elif low.endswith(".gz"):  # EVTX needs random access: decompress it whole (bounded)
-        data = _bounded_read(gzip.GzipFile(fileobj=handle), name, limits, compressed=size)
+        data = _gunzip(handle.read(), name, _cap(limits, size), limits)
         yield from read_stream(io.BytesIO(data), name[:-3], limits, size=len(data))
     elif low.endswith(".evtx"):
         yield from read_evtx(handle, name)
@@ -159,6 +160,26 @@ def _bounded_read(stream: IO[bytes], name: str, limits: Limits, compressed: int 
     if len(data) > cap:
         raise _bomb(name, cap, limits)
     return data
+
+
+def _gunzip(data: bytes, name: str, cap: int, limits: Limits) -> bytes:
+    """Every gzip member of ``data`` decompressed in C (``GzipFile`` loops in Python), refused beyond ``cap``."""
+    out: list[bytes] = []
+    total = 0
+    while data.strip(b"\x00"):  # gzip allows zero padding after the last member
+        member = zlib.decompressobj(wbits=31)
+        try:
+            part = member.decompress(data, cap + 1 - total)
+        except zlib.error as exc:
+            raise SourceError(name, f"cannot decompress: {exc}") from exc
+        total += len(part)
+        if total > cap:
+            raise _bomb(name, cap, limits)
+        if not member.eof:
+            raise SourceError(name, "cannot decompress: the file ends before its gzip stream does (truncated)")
+        out.append(part)
+        data = member.unused_data
+    return b"".join(out)
 
 
 def _read_zip(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEvent | ReadError]:
