@@ -2,7 +2,8 @@
 
 Ingest writes one small file per batch, table and day; Spark (and DuckDB) read a few large files much
 faster than thousands of small ones. ``export_lake`` writes a copy with one file per tenant, table and
-day, sorted by time, in the same layout with its own catalogs, so the copy is a lake every engine opens.
+day (sparse days share one, as in any batch), sorted by time, in the same layout with its own catalogs,
+so the copy is a lake every engine opens.
 """
 
 from __future__ import annotations

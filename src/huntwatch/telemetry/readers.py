@@ -469,13 +469,17 @@ def _read_lines(handle: IO[bytes], name: str, limits: Limits) -> Iterator[RawEve
         except orjson.JSONDecodeError as exc:
             yield ReadError(name, f"malformed JSON: {exc}", number)
             continue
-        # Byte-identical lines are distinct events when they have no record id: number the repeats so each
-        # keeps its own stable key (repeats are adjacent in practice, so a bounded memory is enough).
-        seen = recent.get(stripped, 0)
-        recent[stripped] = seen + 1
-        if len(recent) > 4096:
-            recent.pop(next(iter(recent)))
-        yield _decode_item(item, name, number, stripped + b"\x00%d" % seen if seen else stripped)
+        event = _decode_item(item, name, number, stripped)
+        if type(event) is RawEvent and event.identity is not None:
+            # Byte-identical lines are distinct events when they have no record id: number the repeats so
+            # each keeps its own stable key (repeats are adjacent in practice, so a bounded memory is enough).
+            seen = recent.get(stripped, 0)
+            recent[stripped] = seen + 1
+            if len(recent) > 4096:
+                recent.pop(next(iter(recent)))
+            if seen:
+                event.identity = stripped + b"\x00%d" % seen
+        yield event
 
 
 def _lines(handle: IO[bytes], max_bytes: int, chunk_bytes: int = 1 << 20) -> Iterator[bytes | None]:
