@@ -292,7 +292,8 @@ def _spans(runs: dict[str, list[pa.Table]]) -> Iterator[tuple[str, list[pa.Table
         if day == "unknown" or sum(map(len, parts)) >= SPAN_FILE_ROWS:
             yield day, parts
             continue
-        first = first if pending else day
+        if not pending:
+            first = day
         pending.extend(parts)
         if sum(map(len, pending)) >= SPAN_FILE_ROWS:
             yield first, pending

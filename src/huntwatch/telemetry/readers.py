@@ -166,7 +166,9 @@ def _gunzip(data: bytes, name: str, cap: int, limits: Limits) -> bytes:
     """Every gzip member of ``data`` decompressed in C (``GzipFile`` loops in Python), refused beyond ``cap``."""
     out: list[bytes] = []
     total = 0
-    while data.strip(b"\x00"):  # gzip allows zero padding after the last member
+    while data:
+        if data[0] == 0 and not data.strip(b"\x00"):
+            break  # gzip allows zero padding after the last member
         member = zlib.decompressobj(wbits=31)
         try:
             part = member.decompress(data, cap + 1 - total)
