@@ -30,6 +30,7 @@ import orjson
 
 from huntwatch.ingest import ingest_paths
 from huntwatch.lake import DuckDBEngine
+from huntwatch.lake.export import lake_info
 from huntwatch.telemetry import RawEvent
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,7 +131,8 @@ def main() -> int:
         evtx_rate = report.events_read / report.seconds
         print(
             f"huntwatch ingest, EVTX files: {report.events_read:,} events in {report.seconds:.2f} s = "
-            f"{evtx_rate:,.0f} events/s, ratio to raw evtx parse {evtx_rate / raw_rate:.2f}"
+            f"{evtx_rate:,.0f} events/s, ratio to raw evtx parse {evtx_rate / raw_rate:.2f}, written as "
+            f"{lake_info(engine.store.root, ['evtx-only'])[0].files} Parquet files"
         )
         total_events = 0
         total_seconds = 0.0

@@ -124,6 +124,28 @@ def test_the_report_says_where_the_time_went(tmp_path: Path) -> None:
     assert report.as_dict()["stage_seconds"].keys() == report.stages.keys()
 
 
+def test_recordings_over_many_days_share_files_and_every_day_reads_back(tmp_path: Path) -> None:
+    folder = dataset("hayabusa-sample-evtx/DeepBlueCLI")
+    per_day: collections.Counter[str] = collections.Counter()
+    for path in sorted(folder.glob("*.evtx.gz")):
+        for record in evtx.PyEvtxParser(io.BytesIO(gzip.decompress(path.read_bytes()))).records_json():
+            per_day[json.loads(record["data"])["Event"]["System"]["TimeCreated"]["#attributes"]["SystemTime"][:10]] += 1
+    engine = DuckDBEngine(tmp_path / "lake")
+    report = ingest_paths(engine, "t", [folder])
+    assert report.ok and report.batches == 1
+    raw_files = engine.store.catalog("t").batches[0].files["RawEvents"]
+    assert len(per_day) > 10 and len(raw_files) < len(per_day)  # sparse days share files
+    stored = engine.query(
+        "SELECT strftime(Timestamp, '%Y-%m-%d') AS day, count(*) AS n FROM RawEvents GROUP BY 1", "t"
+    ).to_pylist()
+    assert {r["day"]: r["n"] for r in stored} == per_day
+    quiet = min(per_day, key=lambda d: (per_day[d], d))  # a day whose events sit in a shared file
+    one_day = engine.query(
+        "SELECT count(*) AS n FROM RawEvents WHERE CAST(Timestamp AS DATE) = CAST(? AS DATE)", "t", params=[quiet]
+    )
+    assert one_day["n"].to_pylist() == [per_day[quiet]]
+
+
 def test_tenants_see_only_their_rows(tmp_path: Path) -> None:
     engine = DuckDBEngine(tmp_path / "lake")
     ingest_paths(engine, "alpha", [dataset(CHOSEN[0])])

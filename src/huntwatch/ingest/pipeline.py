@@ -211,14 +211,9 @@ class BatchBuilder:
         filled_names = set().union(*rows)  # Arrow converts only the columns this batch's mappings filled
         filled = pa.Table.from_pylist(rows, schema=pa.schema([f for f in schema if f.name in filled_names]))
         shared = common.take(pa.array(self.positions[name], pa.int64()))
-        columns = [
-            shared[f.name]
-            if f.name in shared.column_names
-            else filled[f.name]
-            if f.name in filled_names
-            else pa.nulls(len(rows), f.type)
-            for f in schema
-        ]
+        present = dict(zip(filled.column_names, filled.columns, strict=True))
+        present.update(zip(shared.column_names, shared.columns, strict=True))  # the event's own facts win
+        columns = [present[f.name] if f.name in present else pa.nulls(len(rows), f.type) for f in schema]
         return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -423,7 +418,7 @@ def ingest_paths(
 
 def _units(todo: list[tuple[Path, str]], workers: int, unit_bytes: int = 4 << 20) -> list[list[tuple[Path, str]]]:
     """Groups of files of about ``unit_bytes`` on disk, enough of them to keep every worker busy. Files stay
-    in path order: neighbouring recordings tend to share days, and a unit's batch writes one file per day."""
+    in path order: neighbouring recordings tend to share days, and a unit's batch writes a file per busy day."""
     total = sum(p.stat().st_size for p, _ in todo)
     target = max(1, min(unit_bytes, total // (workers * 4) or 1))
     units: list[list[tuple[Path, str]]] = [[]]

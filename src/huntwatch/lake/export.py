@@ -133,7 +133,7 @@ class TenantInfo:
     files: int
     bytes: int
     rows: dict[str, int]
-    days: int
+    days: int  # day folders; sparse days that share a file under an earlier day's folder are not counted
 
 
 def lake_info(root: Path | str, tenants: Iterable[str] | None = None) -> list[TenantInfo]:

@@ -286,18 +286,21 @@ def _spans(runs: dict[str, list[pa.Table]]) -> Iterator[tuple[str, list[pa.Table
     """(folder day, parts) of each file: a day of ``SPAN_FILE_ROWS`` rows or more alone, sparse consecutive
     days together until they reach that many; rows without a time alone."""
     pending: list[pa.Table] = []
+    pending_rows = 0
     first = ""
     for day in sorted(runs):
         parts = runs[day]
-        if day == "unknown" or sum(map(len, parts)) >= SPAN_FILE_ROWS:
+        rows = sum(map(len, parts))
+        if day == "unknown" or rows >= SPAN_FILE_ROWS:
             yield day, parts
             continue
         if not pending:
             first = day
         pending.extend(parts)
-        if sum(map(len, pending)) >= SPAN_FILE_ROWS:
+        pending_rows += rows
+        if pending_rows >= SPAN_FILE_ROWS:
             yield first, pending
-            pending = []
+            pending, pending_rows = [], 0
     if pending:
         yield first, pending
 
