@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
@@ -70,6 +71,23 @@ def test_common_account_is_ignored() -> None:
     assert "account:helpdesk" in result.common
 
 
+def test_a_common_account_is_still_a_person_on_a_device_and_chains_there_only_near_in_time() -> None:
+    everywhere = [node(i, -600 + i, device=[f"srv{i}"], account=["adm.peggy"]) for i in range(2, 10)]
+    admin = node(1, 0, device=["srv1"], account=["adm.peggy"])
+    # a user's routine lead on the file server 20 minutes later: the admin's lead is not "the machine"
+    user = node(20, 20, device=["srv1"], account=["zlatan"])
+    result = correlate_leads([*everywhere, admin, user], common_min_devices=3)
+    assert "account:adm.peggy" in result.common
+    assert not any({1, 20} <= set(g.lead_ids) for g in result.groups)
+    # the admin account's own activity on one device chains near in time, not over the day
+    soon, later = (
+        node(21, 10, device=["srv1"], account=["adm.peggy"]),
+        node(22, 300, device=["srv1"], account=["adm.peggy"]),
+    )
+    result = correlate_leads([*everywhere, admin, soon, later], common_min_devices=3)
+    assert [sorted(g.lead_ids) for g in result.groups if 1 in g.lead_ids] == [[1, 21]]
+
+
 def test_existing_story_is_extended_and_rerun_adds_nothing() -> None:
     old = [node(1, 0, story=7, device=["ws1"]), node(2, 1, story=7, device=["ws1"])]
     result = correlate_leads([*old, node(3, 2, device=["ws1"])])
@@ -136,6 +154,31 @@ def test_logon_out_of_a_device_joins_what_ran_there_under_another_account() -> N
     moved = correlate_leads(leads, [edge("ws1", "srv2", "adm.eve", 10)])
     assert [sorted(g.lead_ids) for g in moved.groups] == [[1, 2]]
     assert len(correlate_leads(leads, [edge("ws1", "srv2", "adm.eve", 200)]).groups) == 2  # not near bob's lead
+
+
+def test_a_remote_host_name_joins_the_leads_that_name_it_and_noise_names_nothing() -> None:
+    keys = {k.key for k in lead_keys({"device": ["dc1"], "remote_device": ["WIN-6VAS7CJHNF7", "-", "DC1", "10.0.0.5"]})}
+    assert keys == {"device:dc1", "remote_device:win-6vas7cjhnf7"}  # its own name and addresses are no peer
+    # a spraying tool's workstation, seen by the server it guessed at and the DC that checked the guesses
+    server = node(1, 0, device=["rds1"], remote_ip=["77.110.244.127"], remote_device=["WIN-6VAS7CJHNF7"])
+    dc = node(2, 0.1, device=["dc1"], remote_device=["win-6vas7cjhnf7.example"])
+    elsewhere = node(3, 0.2, device=["dc2"], remote_device=["KALI"])
+    result = correlate_leads([server, dc, elsewhere])
+    assert [sorted(g.lead_ids) for g in result.groups] == [[1, 2], [3]]
+    assert result.groups[0].reasons[2]["entity"] == "remote_device"
+
+
+def test_a_lead_whose_source_is_one_of_our_devices_joins_what_that_device_did_then() -> None:
+    # a Kerberos spray seen on the DC, sent from the RDP host where the attacker just dropped a tool
+    tool = node(1, 0, device=["rds1"], account=["carol"], file=["ab" * 32])
+    spray = LeadNode(2, T0 + dt.timedelta(minutes=1), T0 + dt.timedelta(minutes=2), {"device": ["dc1"]})
+    assert len(correlate_leads([tool, spray]).groups) == 2
+    sourced = dataclasses.replace(spray, sources=("RDS1.corp.example",))
+    result = correlate_leads([tool, sourced])
+    assert [sorted(g.lead_ids) for g in result.groups] == [[1, 2]]
+    assert result.groups[0].reasons[2] == {**result.groups[0].reasons[2], "entity": "device", "value": "rds1"}
+    later = dataclasses.replace(sourced, first_seen=T0 + dt.timedelta(hours=3), last_seen=T0 + dt.timedelta(hours=3))
+    assert len(correlate_leads([tool, later]).groups) == 2  # what the machine did joins only near in time
 
 
 def test_an_address_the_telemetry_shows_on_many_devices_joins_nothing() -> None:

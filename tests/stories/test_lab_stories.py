@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
@@ -17,19 +18,56 @@ from huntwatch.state import Database, Lead
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("spec", [LabSpec(1002, "commodity_malware"), LabSpec(1005, "insider_staging")])
-def test_intrusion_story_holds_the_attack_and_little_else(tmp_path: Path, spec: LabSpec) -> None:
-    # A 24-hour chain over every shared device and account once put these into a story of 60-75 leads
-    # spanning most of the office, the attack a tenth of it; the benign tenants' stories looked the same.
+def _stories(tmp_path: Path, spec: LabSpec) -> tuple[dict[int, int | None], dict[int, str | None]]:
+    """(lead id → story id, lead id → scenario or None) of a freshly built lab tenant."""
     build_lab_corpus([spec], tmp_path)
     engine, db = DuckDBEngine(tmp_path / "lake"), Database(f"sqlite:///{tmp_path / 'state.db'}")
     truth = attack_events(json.loads((tmp_path / spec.tenant / GROUND_TRUTH).read_text()))
     _, lead_labels = label_tenant(engine, db, spec.tenant, truth)
     with db.session() as s:
         story_of = {lead.id: lead.story_id for lead in s.scalars(select(Lead))}
+    return story_of, lead_labels
+
+
+@pytest.mark.parametrize("spec", [LabSpec(1002, "commodity_malware"), LabSpec(1005, "insider_staging")])
+def test_intrusion_story_holds_the_attack_and_little_else(tmp_path: Path, spec: LabSpec) -> None:
+    # A 24-hour chain over every shared device and account once put these into a story of 60-75 leads
+    # spanning most of the office, the attack a tenth of it; the benign tenants' stories looked the same.
+    story_of, lead_labels = _stories(tmp_path, spec)
     sizes = Counter(story_of.values())
     attack = Counter(story_of[lead] for lead, scenario in lead_labels.items() if scenario)
     (story, hits), *_ = attack.most_common()
     assert hits >= 0.8 * sum(attack.values())  # the intrusion is one story
     assert hits >= 0.6 * sizes[story]  # mostly the intrusion
     assert len(sizes) >= 5  # the admins' and users' days are stories of their own
+
+
+def test_a_spray_seen_on_the_server_and_the_domain_controller_is_one_story(tmp_path: Path) -> None:
+    # The domain controller's spray leads once formed a story of their own: one names the spraying tool's
+    # workstation (as the RDP host's failed logons do), the other comes from the RDP host's address.
+    story_of, lead_labels = _stories(tmp_path, LabSpec(1004, "password_spray"))
+    attack = {lead for lead, scenario in lead_labels.items() if scenario}
+    assert len(attack) >= 10
+    assert len({story_of[lead] for lead in attack}) == 1
+
+
+def test_ransomware_days_are_stories_of_their_own_not_the_admins_day(tmp_path: Path) -> None:
+    # Day one (foothold, LSASS dump) once sat in a story of ~90 leads: the admin account the attacker later
+    # used is on every server, so its leads counted as "the machine acting" and joined whatever logged on
+    # next. On day two the attacker pushes binaries from the foothold to servers over admin shares; the
+    # servers' leads name the foothold only by its address, so each server's leads formed their own story
+    # until the address was resolved to the device, tying them to what the foothold did at that moment.
+    spec = LabSpec(1001, "ransomware_precursor")
+    story_of, lead_labels = _stories(tmp_path, spec)
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    with db.session() as s:
+        first_seen = {lead.id: lead.first_seen for lead in s.scalars(select(Lead))}
+    sizes = Counter(story_of.values())
+    attack = [lead for lead, scenario in lead_labels.items() if scenario]
+    first_day = min(first_seen[lead] for lead in attack).date()
+    for day in (first_day, first_day + dt.timedelta(days=1)):
+        stories = Counter(story_of[lead] for lead in attack if first_seen[lead].date() == day)
+        (story, hits), *_ = stories.most_common()
+        assert sum(stories.values()) >= 15
+        assert hits >= 0.8 * sum(stories.values())  # the day's intrusion is one story
+        assert hits >= 0.8 * sizes[story]  # and little else

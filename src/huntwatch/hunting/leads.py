@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SEVERITIES = ("informational", "low", "medium", "high", "critical")
-ENTITY_KINDS = ("device", "account", "process", "file", "remote_ip", "remote_url", "logon")
+# remote_device: a peer named by host name (the workstation a logon came from), tenant device or not.
+ENTITY_KINDS = ("device", "account", "process", "file", "remote_ip", "remote_url", "remote_device", "logon")
 
 
 @dataclass

@@ -34,13 +34,19 @@ def _seconds(t: dt.datetime) -> float:
 
 @dataclass(frozen=True, slots=True)
 class LeadNode:
-    """What correlation needs of a lead; ``story_id`` is set for leads already in an open story."""
+    """What correlation needs of a lead; ``story_id`` is set for leads already in an open story.
+
+    ``sources`` are devices of the tenant the lead's activity came from (its remote peer resolved to one of
+    ours): the lead joins on them as on its own devices, so a spray sent from a compromised server meets
+    what ran there at that moment.
+    """
 
     id: int
     first_seen: dt.datetime
     last_seen: dt.datetime
     entities: Mapping[str, Sequence[str]]
     story_id: int | None = None
+    sources: Sequence[str] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +115,9 @@ class _Part:
     lead: LeadNode | None
     edge: LateralEdge | None
     keys: list[EntityKey]
+    # Who acted on the device (account and logon keys), taken before common keys are dropped: an admin
+    # account too common to join on is still a person, never the machine acting on its own.
+    actors: frozenset[str] = frozenset()
 
     @property
     def order(self) -> tuple[float, int, int]:
@@ -211,7 +220,12 @@ def _correlate(
     near = min(near_by, window).total_seconds()
     parts: list[_Part] = []
     for lead in leads:
-        parts.append(_Part(_seconds(lead.first_seen), _seconds(lead.last_seen), lead, None, lead_keys(lead.entities)))
+        keys = lead_keys(lead.entities)
+        known = {k.key for k in keys}
+        for source in sorted({device_key(d) for d in lead.sources} - {""}):
+            if f"device:{source}" not in known:
+                keys.append(EntityKey("device", source, f"device:{source}"))
+        parts.append(_Part(_seconds(lead.first_seen), _seconds(lead.last_seen), lead, None, keys, _actors(keys)))
     common = common_keys(
         ((p.keys, [k for k in p.keys if k.kind == "device"]) for p in parts),
         fraction=common_fraction,
@@ -235,7 +249,7 @@ def _correlate(
     links: list[tuple[float, str, int, int, float]] = []
     for key, members in by_key.items():
         if len(members) > 1:
-            _key_links(parts, key, members, win, near, links)
+            _key_links(parts, key, members, win, near, common, links)
     links.sort()
 
     uf = _UnionFind(len(parts))
@@ -311,6 +325,7 @@ def _key_links(
     members: list[int],
     win: float,
     near: float,
+    common: Mapping[str, int],
     links: list[tuple[float, str, int, int, float]],
 ) -> None:
     """Candidate links among the participants of one key (in time order).
@@ -322,7 +337,9 @@ def _key_links(
     did (a lead naming no account but the device's own) joins whatever happened on it ``near`` in time, and
     so does a logon *out* of the device (an attacker often moves on with other credentials than the ones
     they ran as); otherwise two different accounts never meet through the device alone — a file server or
-    terminal server everyone logs on to, or a domain controller's nightly jobs, would join them all.
+    terminal server everyone logs on to, or a domain controller's nightly jobs, would join them all. An
+    account too common to join on (an admin everywhere) still acts as a person on the device, and its own
+    activity there chains only ``near`` in time.
     """
     device = key.startswith("device:")
     run_end: dict[str, float] = {}
@@ -334,8 +351,8 @@ def _key_links(
     last_exit: int | None = None  # latest edge leaving this device
     for i in members:
         p = parts[i]
-        who = _identity(p) if device else _ANYONE
-        targets = {lead_of[w] for w in who if w in lead_of and p.first - run_end[w] <= win}
+        who = p.actors if device else _ANYONE
+        targets = {lead_of[w] for w in who if w in lead_of and p.first - run_end[w] <= (near if w in common else win)}
         if p.lead is not None:
             targets.update(edge_of[w] for w in who if w in edge_of and p.first - parts[edge_of[w]].last <= win)
         if device:
@@ -357,7 +374,7 @@ def _key_links(
                 last_exit = i
             continue
         for w in who:
-            fresh = w not in run_end or p.first - run_end[w] > win
+            fresh = w not in run_end or p.first - run_end[w] > (near if w in common else win)
             run_end[w] = p.last if fresh else max(run_end[w], p.last)
             lead_of[w] = i
             edge_of.pop(w, None)
@@ -369,9 +386,9 @@ def _leaves(p: _Part, key: str) -> bool:
     return p.edge is not None and key == f"device:{device_key(p.edge.src_device)}"
 
 
-def _identity(p: _Part) -> frozenset[str]:
+def _actors(keys: Iterable[EntityKey]) -> frozenset[str]:
     """Who acted on a device: its account and logon keys; none for the machine itself (its own ``HOST$``)."""
-    return frozenset(k.key for k in p.keys if k.kind == "logon" or (k.kind == "account" and not k.key.endswith("$")))
+    return frozenset(k.key for k in keys if k.kind == "logon" or (k.kind == "account" and not k.key.endswith("$")))
 
 
 def _is_old(p: _Part) -> bool:
@@ -408,7 +425,7 @@ def _admit_edges(
             for first, last in spans.get(k.key, ())
         )
         if anchored:
-            out.append(_Part(t, t, None, edge, keys))
+            out.append(_Part(t, t, None, edge, keys, _actors(keys)))
     return out
 
 

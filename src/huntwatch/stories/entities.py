@@ -38,8 +38,8 @@ WELL_KNOWN_LOGONS = frozenset({"0x3e7", "0x3e4", "0x3e5", "0x0", "0", "999", "99
 _HASH = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$")
 _GUID = re.compile(r"^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$")
 _PID = re.compile(r"^(?:\d+|0x[0-9a-f]+)$")
-
-JOIN_KINDS = ("device", "account", "logon", "process", "file", "remote_ip", "remote_url")
+# Names a logon records when the client gave none of its own.
+_NO_HOST = frozenset({"", "-", "localhost", "unknown"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,14 +99,20 @@ def principals(entities: Mapping[str, Iterable[str]]) -> list[str]:
 
 
 @lru_cache(maxsize=65536)
-def _usable_ip(value: str) -> bool:
+def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address a value spells (brackets, zone and IPv4-mapped form taken off), or None."""
     try:
         ip = ipaddress.ip_address(value.strip().strip("[]").split("%", 1)[0])
     except ValueError:
-        return False
+        return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not (ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast)
+        return ip.ipv4_mapped
+    return ip
+
+
+def _usable_ip(value: str) -> bool:
+    ip = _address(value)
+    return ip is not None and not (ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast)
 
 
 def normalise_ip(value: str) -> str:
@@ -121,7 +127,8 @@ def lead_keys(entities: Mapping[str, Iterable[str]]) -> list[EntityKey]:
 
     Logon and process ids are scoped to the lead's devices because they repeat across machines; Sysmon
     process GUIDs are unique already. Processes join only by id and files only by hash: a name like
-    ``cmd.exe`` proves nothing.
+    ``cmd.exe`` proves nothing. A remote host name joins leads that name the same peer (one spraying tool's
+    workstation seen by the server it guessed at and by the domain controller that checked the guesses).
     """
     devices = sorted({device_key(d) for d in entities.get("device", ()) if device_key(d)})
     out: dict[str, EntityKey] = {}
@@ -154,6 +161,10 @@ def lead_keys(entities: Mapping[str, Iterable[str]]) -> list[EntityKey]:
     for raw in entities.get("remote_ip", ()):
         if _usable_ip(str(raw)):
             add("remote_ip", str(raw), f"remote_ip:{normalise_ip(str(raw))}")
+    for raw in entities.get("remote_device", ()):
+        host = device_key(str(raw))
+        if host not in _NO_HOST and host not in devices and _address(host) is None:
+            add("remote_device", str(raw), f"remote_device:{host}")
     for raw in entities.get("remote_url", ()):
         v = str(raw).strip().lower().rstrip(".")
         if v:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import duckdb
 
@@ -85,6 +85,13 @@ class DeviceDirectory:
             return self.by_ip.get(normalise_ip(ip))
         return None
 
+    def sources(self, entities: Mapping[str, Iterable[str]]) -> tuple[str, ...]:
+        """The tenant devices a lead's remote peers are (by host name or address), other than its own."""
+        own = {device_key(d) for d in entities.get("device", ())}
+        found = {self.resolve(str(name), None) for name in entities.get("remote_device", ())}
+        found |= {self.resolve(None, str(ip)) for ip in entities.get("remote_ip", ())}
+        return tuple(sorted(d for d in found if d and device_key(d) not in own))
+
 
 def _user(domain: str | None, name: str | None) -> str:
     name = (name or "").strip()
@@ -103,14 +110,16 @@ def find_lateral_edges(
     tenant: str,
     start: dt.datetime,
     end: dt.datetime,
+    directory: DeviceDirectory | None = None,
 ) -> list[LateralEdge]:
     """Every lateral-movement edge between devices of the tenant in [start, end], oldest first.
 
     Repeats of the same (from, to, account, method) within an hour are collapsed to the first one.
+    ``directory`` spares loading the tenant's devices again when the caller has them.
     """
     con = engine.connect(tenant)
     try:
-        directory = DeviceDirectory.load(con)
+        directory = directory or DeviceDirectory.load(con)
         edges: list[LateralEdge] = []
         types = ", ".join(f"'{t}'" for t in _REMOTE_LOGON_TYPES)
         for ts, dst, rname, rip, dom, acc, ltype, logon, key in con.execute(

@@ -56,8 +56,11 @@ def _tenant(s: Session, slug: str) -> Tenant:
     return tenant
 
 
-def _node(lead: Lead) -> LeadNode:
-    return LeadNode(lead.id, lead.first_seen, lead.last_seen, lead.entities or {}, lead.story_id)
+def _node(lead: Lead, directory: DeviceDirectory) -> LeadNode:
+    entities = lead.entities or {}
+    return LeadNode(
+        lead.id, lead.first_seen, lead.last_seen, entities, lead.story_id, sources=directory.sources(entities)
+    )
 
 
 def correlate(
@@ -90,8 +93,13 @@ def correlate(
             return report
         start = min(lead.first_seen for lead in new) - window
         end = max(lead.last_seen for lead in new) + window
-        edges = find_lateral_edges(engine, tenant_slug, start, end)
-        nodes = [_node(lead) for lead in leads]
+        con = engine.connect(tenant_slug)
+        try:
+            directory = DeviceDirectory.load(con)
+        finally:
+            con.close()
+        edges = find_lateral_edges(engine, tenant_slug, start, end, directory)
+        nodes = [_node(lead, directory) for lead in leads]
         result = correlate_leads(
             nodes,
             edges,
@@ -211,7 +219,7 @@ def _rebuild(engine: DuckDBEngine, s: Session, story: Story, tenant_slug: str, w
         story_devices = {device_key(d) for d in devices}
         edges: list[LateralEdge] = [
             e
-            for e in find_lateral_edges(engine, tenant_slug, lo - window, hi + window)
+            for e in find_lateral_edges(engine, tenant_slug, lo - window, hi + window, directory)
             if account_name(e.account) in accounts
             and (device_key(e.src_device) in story_devices or device_key(e.dst_device) in story_devices)
         ]
