@@ -88,6 +88,26 @@ def test_a_common_account_is_still_a_person_on_a_device_and_chains_there_only_ne
     assert [sorted(g.lead_ids) for g in result.groups if 1 in g.lead_ids] == [[1, 21]]
 
 
+def test_a_machine_account_joins_the_machines_activity_only_near_in_time() -> None:
+    morning = node(1, 0, device=["sql1"], account=["SQL1$", "SYSTEM"])
+    assert len(correlate_leads([morning, node(2, 8 * 60, device=["sql1"], account=["SQL1$"])]).groups) == 2
+    assert len(correlate_leads([morning, node(2, 20, device=["sql1"], account=["SQL1$"])]).groups) == 1
+
+
+def test_an_admin_logon_carrying_what_a_lead_found_on_the_server_joins_the_source() -> None:
+    everywhere = [node(i, -600 + i, device=[f"srv{i}"], account=["adm.peggy"]) for i in range(2, 10)]
+    foothold = node(1, 0, device=["ws1"])  # what the machine did (a dropped tool run as SYSTEM)
+    remote = node(20, 1, device=["srv1"], account=["adm.peggy"])
+    moved = edge("ws1", "srv1", "adm.peggy", 0.9)
+    assert len(correlate_leads([*everywhere, foothold, remote], common_min_devices=3).groups) == 10
+    result = correlate_leads([*everywhere, foothold, remote], [moved], common_min_devices=3)
+    assert result.edges_admitted == 1
+    assert [sorted(g.lead_ids) for g in result.groups if 1 in g.lead_ids] == [[1, 20]]
+    # the same logon an hour and more away from the server's lead anchors nothing
+    late = edge("ws1", "srv1", "adm.peggy", 90)
+    assert correlate_leads([*everywhere, foothold, remote], [late], common_min_devices=3).edges_admitted == 0
+
+
 def test_existing_story_is_extended_and_rerun_adds_nothing() -> None:
     old = [node(1, 0, story=7, device=["ws1"]), node(2, 1, story=7, device=["ws1"])]
     result = correlate_leads([*old, node(3, 2, device=["ws1"])])

@@ -51,14 +51,15 @@ def test_a_spray_seen_on_the_server_and_the_domain_controller_is_one_story(tmp_p
     assert len({story_of[lead] for lead in attack}) == 1
 
 
-def test_ransomware_days_are_stories_of_their_own_not_the_admins_day(tmp_path: Path) -> None:
+@pytest.mark.parametrize("seed", [1001, 1010])
+def test_ransomware_days_are_stories_of_their_own_not_the_admins_day(tmp_path: Path, seed: int) -> None:
     # Day one (foothold, LSASS dump) once sat in a story of ~90 leads: the admin account the attacker later
     # used is on every server, so its leads counted as "the machine acting" and joined whatever logged on
     # next. On day two the attacker pushes binaries from the foothold to servers over admin shares; the
     # servers' leads name the foothold only by its address, so each server's leads formed their own story
-    # until the address was resolved to the device, tying them to what the foothold did at that moment.
-    spec = LabSpec(1001, "ransomware_precursor")
-    story_of, lead_labels = _stories(tmp_path, spec)
+    # until the address was resolved to the device, tying them to what the foothold did at that moment; a
+    # server reached by WMI, with no address in its leads, joins through the admin logon that carried it.
+    story_of, lead_labels = _stories(tmp_path, LabSpec(seed, "ransomware_precursor"))
     db = Database(f"sqlite:///{tmp_path / 'state.db'}")
     with db.session() as s:
         first_seen = {lead.id: lead.first_seen for lead in s.scalars(select(Lead))}
@@ -69,5 +70,5 @@ def test_ransomware_days_are_stories_of_their_own_not_the_admins_day(tmp_path: P
         stories = Counter(story_of[lead] for lead in attack if first_seen[lead].date() == day)
         (story, hits), *_ = stories.most_common()
         assert sum(stories.values()) >= 15
-        assert hits >= 0.8 * sum(stories.values())  # the day's intrusion is one story
+        assert hits >= 0.9 * sum(stories.values())  # the day's intrusion is one story
         assert hits >= 0.8 * sizes[story]  # and little else

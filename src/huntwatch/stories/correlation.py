@@ -237,7 +237,7 @@ def _correlate(
         # A common device still joins leads that happened on it alone; only as a by-stander it is dropped.
         p.keys = [k for k in p.keys if k.key not in common or (k.kind == "device" and ndev == 1)]
 
-    admitted = _admit_edges(parts, edges, common, win)
+    admitted = _admit_edges(parts, edges, common, win, near)
     parts.extend(admitted)
     parts.sort(key=lambda p: p.order)
 
@@ -339,9 +339,16 @@ def _key_links(
     they ran as); otherwise two different accounts never meet through the device alone — a file server or
     terminal server everyone logs on to, or a domain controller's nightly jobs, would join them all. An
     account too common to join on (an admin everywhere) still acts as a person on the device, and its own
-    activity there chains only ``near`` in time.
+    activity there chains only ``near`` in time; so does a machine account (``HOST$``) on its own key.
     """
     device = key.startswith("device:")
+    machine = key.startswith("account:") and key.endswith("$")
+
+    def reach(who: str) -> float:
+        """How far back a run of ``who`` on this key joins: near only for a common account or HOST$ (the
+        machine itself, which like its device joins only what happened right then)."""
+        return near if machine or who in common else win
+
     run_end: dict[str, float] = {}
     lead_of: dict[str, int] = {}  # identity -> latest lead acting as it
     edge_of: dict[str, int] = {}  # identity -> latest edge after that lead
@@ -352,9 +359,9 @@ def _key_links(
     for i in members:
         p = parts[i]
         who = p.actors if device else _ANYONE
-        targets = {lead_of[w] for w in who if w in lead_of and p.first - run_end[w] <= (near if w in common else win)}
+        targets = {lead_of[w] for w in who if w in lead_of and p.first - run_end[w] <= reach(w)}
         if p.lead is not None:
-            targets.update(edge_of[w] for w in who if w in edge_of and p.first - parts[edge_of[w]].last <= win)
+            targets.update(edge_of[w] for w in who if w in edge_of and p.first - parts[edge_of[w]].last <= reach(w))
         if device:
             if p.lead is None:  # a logon out of this device meets whoever acted here; one into it, the machine
                 nearby = (last_lead,) if _leaves(p, key) else (last_machine,)
@@ -374,7 +381,7 @@ def _key_links(
                 last_exit = i
             continue
         for w in who:
-            fresh = w not in run_end or p.first - run_end[w] > (near if w in common else win)
+            fresh = w not in run_end or p.first - run_end[w] > reach(w)
             run_end[w] = p.last if fresh else max(run_end[w], p.last)
             lead_of[w] = i
             edge_of.pop(w, None)
@@ -402,30 +409,45 @@ def _same_story(a: _Part, b: _Part) -> bool:
 
 
 def _admit_edges(
-    parts: list[_Part], edges: Sequence[LateralEdge], common: Mapping[str, int], win: float
+    parts: list[_Part], edges: Sequence[LateralEdge], common: Mapping[str, int], win: float, near: float
 ) -> list[_Part]:
-    """Lateral edges count only when their account or logon session appears in a lead near that time."""
+    """Lateral edges count only when their account or logon session appears in a lead near that time.
+
+    An account too common to join on anchors an edge only through a lead it has on one of the edge's two
+    devices ``near`` in time: the admin logon that carried what a lead found on the server.
+    """
     if not edges:
         return []
     spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    local: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)  # (device, actor) -> spans
     for p in parts:
         for k in p.keys:
             if k.kind in ("account", "logon"):
                 spans[k.key].append((p.first, p.last))
+            elif k.kind == "device":
+                for actor in p.actors:
+                    local[(k.key, actor)].append((p.first, p.last))
     out: list[_Part] = []
     for edge in sorted(set(edges), key=lambda e: (e.time, e.src_device, e.dst_device, e.account, e.method)):
         if device_key(edge.src_device) == device_key(edge.dst_device):
             continue
-        keys = [k for k in _edge_keys(edge) if k.key not in common or k.kind == "device"]
+        every = _edge_keys(edge)
+        keys = [k for k in every if k.key not in common or k.kind == "device"]
+        actors = _actors(every)
         t = _seconds(edge.time)
         anchored = any(
             first - win <= t <= last + win
             for k in keys
             if k.kind in ("account", "logon")
             for first, last in spans.get(k.key, ())
+        ) or any(
+            first - near <= t <= last + near
+            for device in every[:2]
+            for actor in actors & common.keys()
+            for first, last in local.get((device.key, actor), ())
         )
         if anchored:
-            out.append(_Part(t, t, None, edge, keys, _actors(keys)))
+            out.append(_Part(t, t, None, edge, keys, actors))
     return out
 
 
