@@ -170,7 +170,8 @@ def main() -> int:
             stages.update(report.stages)
             print(
                 f"  copy {i + 1}/{args.scale}: {report.events_read:,} events, {report.events_written:,} written, "
-                f"{report.seconds:.1f} s, failed files {len(report.failed_files)}"
+                f"{report.seconds:.1f} s, failed files {len(report.failed_files)}; worker s by stage: "
+                + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sorted(report.stages.items()))
             )
         rate = total_events / total_seconds if total_seconds else 0.0
         print(
