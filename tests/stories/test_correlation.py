@@ -108,6 +108,19 @@ def test_an_admin_logon_carrying_what_a_lead_found_on_the_server_joins_the_sourc
     assert correlate_leads([*everywhere, foothold, remote], [late], common_min_devices=3).edges_admitted == 0
 
 
+def test_a_payload_path_outside_system_folders_joins_its_runs_hours_apart() -> None:
+    dll = "C:\\Users\\zlatan\\AppData\\Local\\Temp\\apvfbx.dll"
+    keys = {k.key for k in lead_keys({"file": [dll, "C:\\Windows\\System32\\comsvcs.dll", "rundll32.exe"]})}
+    assert keys == {"file:c:\\users\\zlatan\\appdata\\local\\temp\\apvfbx.dll"}
+    # the user runs the DLL, then a scheduled task runs it as SYSTEM the next night
+    first = node(1, 0, device=["ws3"], account=["zlatan"], file=[dll])
+    task = node(2, 15 * 60, device=["ws3"], account=["SYSTEM"], file=[dll.upper()])
+    assert [sorted(g.lead_ids) for g in correlate_leads([first, task]).groups] == [[1, 2]]
+    system = "C:\\Windows\\System32\\comsvcs.dll"
+    apart = [node(1, 0, device=["ws3"], account=["zlatan"], file=[system]), node(2, 900, device=["ws3"], file=[system])]
+    assert len(correlate_leads(apart).groups) == 2
+
+
 def test_existing_story_is_extended_and_rerun_adds_nothing() -> None:
     old = [node(1, 0, story=7, device=["ws1"]), node(2, 1, story=7, device=["ws1"])]
     result = correlate_leads([*old, node(3, 2, device=["ws1"])])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import Counter
 from pathlib import Path
@@ -52,23 +51,20 @@ def test_a_spray_seen_on_the_server_and_the_domain_controller_is_one_story(tmp_p
 
 
 @pytest.mark.parametrize("seed", [1001, 1010])
-def test_ransomware_days_are_stories_of_their_own_not_the_admins_day(tmp_path: Path, seed: int) -> None:
-    # Day one (foothold, LSASS dump) once sat in a story of ~90 leads: the admin account the attacker later
-    # used is on every server, so its leads counted as "the machine acting" and joined whatever logged on
-    # next. On day two the attacker pushes binaries from the foothold to servers over admin shares; the
-    # servers' leads name the foothold only by its address, so each server's leads formed their own story
-    # until the address was resolved to the device, tying them to what the foothold did at that moment; a
-    # server reached by WMI, with no address in its leads, joins through the admin logon that carried it.
+def test_a_two_day_ransomware_intrusion_is_one_story_not_the_admins_day(tmp_path: Path, seed: int) -> None:
+    # Once four stories, the largest ~90 leads of the admins' work: the admin account the attacker used is
+    # on every server, so its leads counted as "the machine acting" and joined whatever logged on next; the
+    # servers hit over admin shares named the foothold only by its address; a server reached by WMI had no
+    # address at all; and day two starts from a scheduled task run as SYSTEM, tied to day one only by the
+    # DLL it runs from the user's Temp folder.
     story_of, lead_labels = _stories(tmp_path, LabSpec(seed, "ransomware_precursor"))
     db = Database(f"sqlite:///{tmp_path / 'state.db'}")
     with db.session() as s:
         first_seen = {lead.id: lead.first_seen for lead in s.scalars(select(Lead))}
     sizes = Counter(story_of.values())
     attack = [lead for lead, scenario in lead_labels.items() if scenario]
-    first_day = min(first_seen[lead] for lead in attack).date()
-    for day in (first_day, first_day + dt.timedelta(days=1)):
-        stories = Counter(story_of[lead] for lead in attack if first_seen[lead].date() == day)
-        (story, hits), *_ = stories.most_common()
-        assert sum(stories.values()) >= 15
-        assert hits >= 0.9 * sum(stories.values())  # the day's intrusion is one story
-        assert hits >= 0.8 * sizes[story]  # and little else
+    (story, hits), *_ = Counter(story_of[lead] for lead in attack).most_common()
+    assert len(attack) >= 40
+    assert hits >= 0.95 * len(attack)  # the intrusion is one story
+    assert hits >= 0.9 * sizes[story]  # and little else
+    assert len({first_seen[lead].date() for lead in attack if story_of[lead] == story}) == 2

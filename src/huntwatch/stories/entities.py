@@ -38,6 +38,13 @@ WELL_KNOWN_LOGONS = frozenset({"0x3e7", "0x3e4", "0x3e5", "0x0", "0", "999", "99
 _HASH = re.compile(r"^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{64})$")
 _GUID = re.compile(r"^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$")
 _PID = re.compile(r"^(?:\d+|0x[0-9a-f]+)$")
+# A path with a drive or share, outside the folders Windows and installers own (Windows\Temp is anyone's):
+# a payload's own place.
+_PLACED_PATH = re.compile(
+    r"^(?:[a-z]:|\\\\[^\\]+\\[^\\]+)\\"  # drive or \\server\share
+    r"(?!windows\\(?!temp\\)|program files(?: \(x86\))?\\)"
+    r"(?:[^\\]+\\)*[^\\]+\.[a-z0-9]{1,8}$"
+)
 # Names a logon records when the client gave none of its own.
 _NO_HOST = frozenset({"", "-", "localhost", "unknown"})
 
@@ -126,9 +133,11 @@ def lead_keys(entities: Mapping[str, Iterable[str]]) -> list[EntityKey]:
     """Every join key of a lead's entities, sorted, without well-known or meaningless values.
 
     Logon and process ids are scoped to the lead's devices because they repeat across machines; Sysmon
-    process GUIDs are unique already. Processes join only by id and files only by hash: a name like
-    ``cmd.exe`` proves nothing. A remote host name joins leads that name the same peer (one spraying tool's
-    workstation seen by the server it guessed at and by the domain controller that checked the guesses).
+    process GUIDs are unique already. Processes join only by id, files by hash or by a full path outside
+    the Windows and Program Files folders (the DLL a scheduled task runs from a user's Temp folder, named
+    again by its run hours later): a name like ``cmd.exe`` proves nothing. A remote host name joins leads
+    that name the same peer (one spraying tool's workstation seen by the server it guessed at and by the
+    domain controller that checked the guesses).
     """
     devices = sorted({device_key(d) for d in entities.get("device", ()) if device_key(d)})
     out: dict[str, EntityKey] = {}
@@ -155,8 +164,8 @@ def lead_keys(entities: Mapping[str, Iterable[str]]) -> list[EntityKey]:
             for d in devices:
                 add("process", str(raw), f"process:{d}|{v}")
     for raw in entities.get("file", ()):
-        v = str(raw).strip().lower()
-        if _HASH.match(v):
+        v = str(raw).strip().strip('"').lower()
+        if _HASH.match(v) or _PLACED_PATH.match(v):
             add("file", str(raw), f"file:{v}")
     for raw in entities.get("remote_ip", ()):
         if _usable_ip(str(raw)):

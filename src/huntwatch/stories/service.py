@@ -152,7 +152,7 @@ def correlate(
 
 
 def _seen_on(engine: DuckDBEngine, tenant_slug: str, nodes: list[LeadNode]) -> dict[str, int]:
-    """Join key → devices of the tenant whose telemetry shows it (remote addresses, URLs, file hashes).
+    """Join key → devices of the tenant whose telemetry shows it (remote addresses, URLs, file hashes, paths).
 
     Leads see a cloud service's address on the few devices an analytic flagged; the lake knows half the
     organisation talks to it, so it must not join those devices into one story.
@@ -167,7 +167,8 @@ def _seen_on(engine: DuckDBEngine, tenant_slug: str, nodes: list[LeadNode]) -> d
     con = engine.connect(tenant_slug)
     try:
         counts = address_prevalence(con, sorted(wanted["remote_ip"]), sorted(wanted["remote_url"]))
-        counts |= file_prevalence(con, sorted(wanted["file"]), [])
+        hashes = sorted(v for v in wanted["file"] if "\\" not in v)
+        counts |= file_prevalence(con, hashes, sorted(wanted["file"].difference(hashes)))
     finally:
         con.close()
     return {f"{kind}:{v}": counts[v] for kind, values in wanted.items() for v in values if v in counts}
