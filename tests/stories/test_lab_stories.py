@@ -12,7 +12,7 @@ from sqlalchemy import select
 from huntwatch.ai.coldstart import LabSpec, attack_events, build_lab_corpus, label_tenant
 from huntwatch.lab import GROUND_TRUTH
 from huntwatch.lake import DuckDBEngine
-from huntwatch.state import Database, Lead
+from huntwatch.state import Database, Lead, Story
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +48,14 @@ def test_a_spray_seen_on_the_server_and_the_domain_controller_is_one_story(tmp_p
     attack = {lead for lead, scenario in lead_labels.items() if scenario}
     assert len(attack) >= 10
     assert len({story_of[lead] for lead in attack}) == 1
+    # and the story's scope names the spraying workstation, a host outside the organisation
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    with db.session() as s:
+        story = s.get_one(Story, story_of[next(iter(attack))])
+        leads = s.scalars(select(Lead).where(Lead.story_id == story.id))
+        sprayers = {h for lead in leads for h in (lead.entities or {}).get("remote_device", [])}
+        hosts = {(a["address"], a["internal"]) for a in story.scope["remote_addresses"] if a["kind"] == "host"}
+    assert sprayers and {(h, False) for h in sprayers} <= hosts
 
 
 @pytest.mark.parametrize("seed", [1001, 1010])

@@ -142,7 +142,7 @@ def summary(scope: Scope, leads: Sequence[LeadFacts]) -> str:
         parts.append(f"Files seen on no other device of the organisation: {', '.join(rare[:5])}.")
     external = [a.address for a in scope.remote_addresses if not a.internal]
     if external:
-        parts.append(f"Remote addresses contacted: {', '.join(external[:10])}.")
+        parts.append(f"Remote addresses and hosts involved: {', '.join(external[:10])}.")
     return " ".join(parts)
 
 

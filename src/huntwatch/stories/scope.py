@@ -53,7 +53,7 @@ class FileScope:
 @dataclass
 class RemoteAddress:
     address: str
-    kind: str  # ip | domain
+    kind: str  # ip | domain | host (a peer named by host name, e.g. the workstation a spray came from)
     devices: list[str]
     internal: bool  # an address one of the tenant's own devices used
 
@@ -429,14 +429,18 @@ def build_scope(
             remote[(ip, "ip")].update(devs)
         for url in lead.entities.get("remote_url", []):
             remote[(url.lower(), "domain")].update(devs)
+        for host in lead.entities.get("remote_device", []):
+            if device_key(host) not in dev_names:  # a device of the story is in its scope already
+                remote[(host.lower(), "host")].update(devs)
     for e in key_events:
         if e.row.get("RemoteIP"):
             remote[(e.row["RemoteIP"], "ip")].add(e.device)
         if e.row.get("RemoteUrl"):
             remote[(e.row["RemoteUrl"].lower(), "domain")].add(e.device)
+    ours = {device_key(d) for d in device_ips.values()}
+    internal = {"ip": lambda a: a in device_ips, "host": lambda a: device_key(a) in ours, "domain": lambda a: False}
     addresses = [
-        RemoteAddress(addr, kind, sorted(devs), kind == "ip" and addr in device_ips)
-        for (addr, kind), devs in sorted(remote.items())
+        RemoteAddress(addr, kind, sorted(devs), internal[kind](addr)) for (addr, kind), devs in sorted(remote.items())
     ]
     tactics = tactics_in_order((lead.tactics, lead.techniques) for lead in leads)
     return Scope(
