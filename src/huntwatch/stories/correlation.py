@@ -442,7 +442,8 @@ def _admit_edges(
             for first, last in spans.get(k.key, ())
         ) or any(
             first - near <= t <= last + near
-            for device in every[:2]
+            for device in every
+            if device.kind == "device"
             for actor in actors & common.keys()
             for first, last in local.get((device.key, actor), ())
         )
