@@ -371,3 +371,35 @@ def test_an_address_half_the_tenant_talks_to_joins_no_story(env) -> None:
     again = correlate(engine, db, "cloud")  # each joins its desk's story; the rare address ties the two
     assert sorted(again.stories_extended) == sorted(report.stories_created)
     assert {(b["entity"], b["value"]) for b in again.bridges} == {("remote_ip", "203.0.113.7")}
+
+
+@pytest.mark.slow
+def test_a_path_half_the_tenant_runs_joins_no_story(env) -> None:
+    """Leads naming a deployed agent's path on two desks stay apart; a rare dropped file's path ties them."""
+    engine, db = env
+    tenant(db, "agents")
+    t = dt.datetime(2024, 5, 1, 9)
+    agent, dropped = "C:\\ProgramData\\Agent\\agent.exe", "C:\\Users\\Public\\svc.exe"
+    runs = [(f"ws{i}", agent) for i in range(8)] + [("ws0", dropped), ("ws1", dropped)]
+    proc = {c: [None] * len(runs) for c in arrow_schema("DeviceProcessEvents").names}
+    proc.update(
+        TenantId=["agents"] * len(runs),
+        EventKey=[f"proc-{i}" for i in range(len(runs))],
+        Timestamp=[t + dt.timedelta(minutes=i) for i in range(len(runs))],
+        DeviceName=[d for d, _ in runs],
+        ActionType=["ProcessCreated"] * len(runs),
+        FolderPath=[p for _, p in runs],
+        FileName=[p.rsplit("\\", 1)[1] for _, p in runs],
+    )
+    engine.append("agents", {"DeviceProcessEvents": pa.table(proc, schema=arrow_schema("DeviceProcessEvents"))})
+    for i in (0, 1):
+        add_lead(engine, db, "agents", f"agent_{i}", [f"proc-{i}"], entities={"device": [f"ws{i}"], "file": [agent]})
+    report = correlate(engine, db, "agents")
+    assert len(report.stories_created) == 2
+    assert report.common_entities == {f"file:{agent.lower()}": 8}
+    for i in (8, 9):
+        entities = {"device": [runs[i][0]], "file": [dropped]}
+        add_lead(engine, db, "agents", f"dropped_{i}", [f"proc-{i}"], entities=entities)
+    again = correlate(engine, db, "agents")  # each joins its desk's story; the rare path ties the two
+    assert sorted(again.stories_extended) == sorted(report.stories_created)
+    assert {(b["entity"], b["value"]) for b in again.bridges} == {("file", dropped)}

@@ -105,6 +105,11 @@ def principals(entities: Mapping[str, Iterable[str]]) -> list[str]:
     return sorted({f"device:{d}" for d in (device_key(str(x)) for x in entities.get("device", ())) if d})
 
 
+def is_hash(value: str) -> bool:
+    """An MD5, SHA-1 or SHA-256 in lower-case hex (how files are keyed; anything else is a name or path)."""
+    return bool(_HASH.match(value))
+
+
 @lru_cache(maxsize=65536)
 def _address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The IP address a value spells (brackets, zone and IPv4-mapped form taken off), or None."""
@@ -165,7 +170,7 @@ def lead_keys(entities: Mapping[str, Iterable[str]]) -> list[EntityKey]:
                 add("process", str(raw), f"process:{d}|{v}")
     for raw in entities.get("file", ()):
         v = str(raw).strip().strip('"').lower()
-        if _HASH.match(v) or _PLACED_PATH.match(v):
+        if is_hash(v) or _PLACED_PATH.match(v):
             add("file", str(raw), f"file:{v}")
     for raw in entities.get("remote_ip", ()):
         if _usable_ip(str(raw)):

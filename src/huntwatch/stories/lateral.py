@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 
 import duckdb
 
-from huntwatch.lake import DuckDBEngine
 from huntwatch.stories.correlation import LateralEdge
 from huntwatch.stories.entities import account_name, device_key, is_well_known_account, normalise_ip
 
@@ -106,41 +105,31 @@ def _routine(account: str) -> bool:
 
 
 def find_lateral_edges(
-    engine: DuckDBEngine,
-    tenant: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    directory: DeviceDirectory | None = None,
+    con: duckdb.DuckDBPyConnection, directory: DeviceDirectory, start: dt.datetime, end: dt.datetime
 ) -> list[LateralEdge]:
-    """Every lateral-movement edge between devices of the tenant in [start, end], oldest first.
+    """Every lateral-movement edge between devices of the tenant (``con``'s) in [start, end], oldest first.
 
     Repeats of the same (from, to, account, method) within an hour are collapsed to the first one.
-    ``directory`` spares loading the tenant's devices again when the caller has them.
     """
-    con = engine.connect(tenant)
-    try:
-        directory = directory or DeviceDirectory.load(con)
-        edges: list[LateralEdge] = []
-        types = ", ".join(f"'{t}'" for t in _REMOTE_LOGON_TYPES)
-        for ts, dst, rname, rip, dom, acc, ltype, logon, key in con.execute(
-            _LOGONS.format(types=types), [start, end]
-        ).fetchall():
-            src = directory.resolve(rname, rip)
-            method = "rdp" if ltype == "RemoteInteractive" else "network logon"
-            edges.append(LateralEdge(src or "", dst, _user(dom, acc), method, ts, logon or "", rip or "", key))
-        for ts, src, target, rip, dom, acc, key in con.execute(_EXPLICIT, [start, end]).fetchall():
-            dst = directory.resolve(target, rip)
-            edges.append(LateralEdge(src, dst or "", _user(dom, acc), "explicit credentials", ts, "", rip or "", key))
-        for ts, dst, rip, dom, acc, _share, key in con.execute(_SHARES, [start, end]).fetchall():
-            src = directory.resolve(None, rip)
-            edges.append(LateralEdge(src or "", dst, _user(dom, acc), "admin share", ts, "", rip or "", key))
-        for ts, dst, rname, rip, dom, acc, logon, key, _svc in con.execute(_SERVICES, [start, end]).fetchall():
-            src = directory.resolve(rname, rip)
-            edges.append(
-                LateralEdge(src or "", dst, _user(dom, acc), "remote service install", ts, logon or "", rip or "", key)
-            )
-    finally:
-        con.close()
+    edges: list[LateralEdge] = []
+    types = ", ".join(f"'{t}'" for t in _REMOTE_LOGON_TYPES)
+    for ts, dst, rname, rip, dom, acc, ltype, logon, key in con.execute(
+        _LOGONS.format(types=types), [start, end]
+    ).fetchall():
+        src = directory.resolve(rname, rip)
+        method = "rdp" if ltype == "RemoteInteractive" else "network logon"
+        edges.append(LateralEdge(src or "", dst, _user(dom, acc), method, ts, logon or "", rip or "", key))
+    for ts, src, target, rip, dom, acc, key in con.execute(_EXPLICIT, [start, end]).fetchall():
+        dst = directory.resolve(target, rip)
+        edges.append(LateralEdge(src, dst or "", _user(dom, acc), "explicit credentials", ts, "", rip or "", key))
+    for ts, dst, rip, dom, acc, _share, key in con.execute(_SHARES, [start, end]).fetchall():
+        src = directory.resolve(None, rip)
+        edges.append(LateralEdge(src or "", dst, _user(dom, acc), "admin share", ts, "", rip or "", key))
+    for ts, dst, rname, rip, dom, acc, logon, key, _svc in con.execute(_SERVICES, [start, end]).fetchall():
+        src = directory.resolve(rname, rip)
+        edges.append(
+            LateralEdge(src or "", dst, _user(dom, acc), "remote service install", ts, logon or "", rip or "", key)
+        )
     return _collapse(e for e in edges if e.src_device and e.dst_device and not _routine(e.account))
 
 

@@ -17,7 +17,8 @@ import pyarrow as pa
 
 from huntwatch.stories.attack import tactics_in_order
 from huntwatch.stories.correlation import LateralEdge
-from huntwatch.stories.entities import account_name, device_key, is_well_known_account
+from huntwatch.stories.entities import account_name, device_key, is_hash, is_well_known_account
+from huntwatch.stories.lateral import DeviceDirectory
 from huntwatch.stories.timeline import ProcessForest, TimelineEvent
 
 ADMIN_GROUPS_DOMAIN = ("domain admins", "enterprise admins", "schema admins")
@@ -201,31 +202,33 @@ def privileges(
     return out
 
 
+def _ours(directory: DeviceDirectory, address: str, kind: str) -> bool:
+    """Whether a remote address (ip) or host name (host) is one of the tenant's devices; a domain never is."""
+    if kind == "domain":
+        return False
+    return directory.resolve(address if kind == "host" else None, address if kind == "ip" else None) is not None
+
+
 def file_prevalence(con: duckdb.DuckDBPyConnection, hashes: list[str], paths: list[str]) -> dict[str, int]:
-    """Number of devices of the tenant that saw each hash (or path, where no hash is known)."""
-    out: dict[str, int] = {}
-    if hashes:
-        con.register("scope_hashes", pa.table({"h": hashes}))
-        for h, n in con.execute(
-            """SELECT h, count(DISTINCT d) FROM (
-                 SELECT lower(SHA256) h, DeviceName d FROM DeviceProcessEvents
-                 UNION ALL SELECT lower(SHA256), DeviceName FROM DeviceFileEvents
-                 UNION ALL SELECT lower(SHA256), DeviceName FROM DeviceImageLoadEvents
-                 UNION ALL SELECT lower(InitiatingProcessSHA256), DeviceName FROM DeviceNetworkEvents
-               ) WHERE h IN (SELECT h FROM scope_hashes) GROUP BY h"""
-        ).fetchall():
-            out[h] = n
-    if paths:
-        con.register("scope_paths", pa.table({"p": paths}))
-        for p, n in con.execute(
-            """SELECT p, count(DISTINCT d) FROM (
-                 SELECT lower(FolderPath) p, DeviceName d FROM DeviceProcessEvents
-                 UNION ALL SELECT lower(FolderPath), DeviceName FROM DeviceFileEvents
-                 UNION ALL SELECT lower(FolderPath), DeviceName FROM DeviceImageLoadEvents
-               ) WHERE p IN (SELECT p FROM scope_paths) GROUP BY p"""
-        ).fetchall():
-            out[p] = n
-    return out
+    """Number of devices of the tenant that saw each hash (or path, where no hash is known), in one scan."""
+    if not hashes and not paths:
+        return {}
+    con.register("scope_hashes", pa.table({"v": pa.array(hashes, pa.string())}))
+    con.register("scope_paths", pa.table({"v": pa.array(paths, pa.string())}))
+    rows = con.execute(
+        """WITH seen AS MATERIALIZED (
+             SELECT h, p, d FROM (
+               SELECT lower(SHA256) h, lower(FolderPath) p, DeviceName d FROM DeviceProcessEvents
+               UNION ALL SELECT lower(SHA256), lower(FolderPath), DeviceName FROM DeviceFileEvents
+               UNION ALL SELECT lower(SHA256), lower(FolderPath), DeviceName FROM DeviceImageLoadEvents
+               UNION ALL SELECT lower(InitiatingProcessSHA256), NULL, DeviceName FROM DeviceNetworkEvents
+             ) WHERE h IN (SELECT v FROM scope_hashes) OR p IN (SELECT v FROM scope_paths)
+           )
+           SELECT h, count(DISTINCT d) FROM seen WHERE h IN (SELECT v FROM scope_hashes) GROUP BY h
+           UNION ALL
+           SELECT p, count(DISTINCT d) FROM seen WHERE p IN (SELECT v FROM scope_paths) GROUP BY p"""
+    ).fetchall()
+    return dict(rows)
 
 
 def address_prevalence(con: duckdb.DuckDBPyConnection, ips: list[str], urls: list[str]) -> dict[str, int]:
@@ -241,10 +244,6 @@ def address_prevalence(con: duckdb.DuckDBPyConnection, ips: list[str], urls: lis
         ).fetchall():
             out[v] = n
     return out
-
-
-def _is_hash(v: str) -> bool:
-    return len(v) in (32, 40, 64) and all(c in "0123456789abcdef" for c in v)
 
 
 def _process_entry(key_events: list[TimelineEvent], forest: ProcessForest, event_proc: dict[str, str]) -> Root | None:
@@ -321,7 +320,7 @@ def build_scope(
     forest: ProcessForest,
     event_proc: dict[str, str],
     edges: list[LateralEdge],
-    device_ips: dict[str, str],
+    directory: DeviceDirectory,
 ) -> Scope:
     """Devices, accounts, files, addresses, lateral movement, times, tactics and root of one story."""
     first = min(lead.first_seen for lead in leads)
@@ -409,7 +408,7 @@ def build_scope(
         devs = {dev_names.get(device_key(d), d) for d in lead.entities.get("device", [])}
         for raw in lead.entities.get("file", []):
             v = raw.strip().lower()
-            (hashes if _is_hash(v) else paths)[v].update(devs)
+            (hashes if is_hash(v) else paths)[v].update(devs)
     for e in key_events:
         p = (e.row.get("FolderPath") or "").lower()
         h = (e.row.get("SHA256") or "").lower()
@@ -437,10 +436,9 @@ def build_scope(
             remote[(e.row["RemoteIP"], "ip")].add(e.device)
         if e.row.get("RemoteUrl"):
             remote[(e.row["RemoteUrl"].lower(), "domain")].add(e.device)
-    ours = {device_key(d) for d in device_ips.values()}
-    internal = {"ip": lambda a: a in device_ips, "host": lambda a: device_key(a) in ours, "domain": lambda a: False}
     addresses = [
-        RemoteAddress(addr, kind, sorted(devs), internal[kind](addr)) for (addr, kind), devs in sorted(remote.items())
+        RemoteAddress(addr, kind, sorted(devs), _ours(directory, addr, kind))
+        for (addr, kind), devs in sorted(remote.items())
     ]
     tactics = tactics_in_order((lead.tactics, lead.techniques) for lead in leads)
     return Scope(

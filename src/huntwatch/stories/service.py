@@ -12,13 +12,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import duckdb
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from huntwatch.lake import DuckDBEngine
 from huntwatch.state import Database, Lead, Story, StoryEvent, StoryLead, Tenant
 from huntwatch.stories.correlation import LateralEdge, LeadNode, correlate_leads
-from huntwatch.stories.entities import account_name, device_key, lead_keys
+from huntwatch.stories.entities import account_name, device_key, is_hash, lead_keys
 from huntwatch.stories.lateral import DeviceDirectory, find_lateral_edges
 from huntwatch.stories.narrative import queries, routine_days, routine_window, significance, summary, title
 from huntwatch.stories.scope import LeadFacts, address_prevalence, build_scope, file_prevalence
@@ -93,17 +94,18 @@ def correlate(
             return report
         start = min(lead.first_seen for lead in new) - window
         end = max(lead.last_seen for lead in new) + window
-        con = engine.connect(tenant_slug)
+        con = engine.connect(tenant_slug)  # one view of the lake for devices, edges and prevalence
         try:
             directory = DeviceDirectory.load(con)
+            edges = find_lateral_edges(con, directory, start, end)
+            nodes = [_node(lead, directory) for lead in leads]
+            seen_on = _seen_on(con, nodes)
         finally:
             con.close()
-        edges = find_lateral_edges(engine, tenant_slug, start, end, directory)
-        nodes = [_node(lead, directory) for lead in leads]
         result = correlate_leads(
             nodes,
             edges,
-            seen_on=_seen_on(engine, tenant_slug, nodes),
+            seen_on=seen_on,
             window=window,
             common_fraction=common_fraction,
             common_min_devices=common_min_devices,
@@ -151,7 +153,7 @@ def correlate(
     return report
 
 
-def _seen_on(engine: DuckDBEngine, tenant_slug: str, nodes: list[LeadNode]) -> dict[str, int]:
+def _seen_on(con: duckdb.DuckDBPyConnection, nodes: list[LeadNode]) -> dict[str, int]:
     """Join key → devices of the tenant whose telemetry shows it (remote addresses, URLs, file hashes, paths).
 
     Leads see a cloud service's address on the few devices an analytic flagged; the lake knows half the
@@ -164,13 +166,9 @@ def _seen_on(engine: DuckDBEngine, tenant_slug: str, nodes: list[LeadNode]) -> d
                 wanted[k.kind].add(k.key.split(":", 1)[1])
     if not any(wanted.values()):
         return {}
-    con = engine.connect(tenant_slug)
-    try:
-        counts = address_prevalence(con, sorted(wanted["remote_ip"]), sorted(wanted["remote_url"]))
-        hashes = sorted(v for v in wanted["file"] if "\\" not in v)
-        counts |= file_prevalence(con, hashes, sorted(wanted["file"].difference(hashes)))
-    finally:
-        con.close()
+    counts = address_prevalence(con, sorted(wanted["remote_ip"]), sorted(wanted["remote_url"]))
+    hashes = sorted(filter(is_hash, wanted["file"]))
+    counts |= file_prevalence(con, hashes, sorted(wanted["file"].difference(hashes)))
     return {f"{kind}:{v}": counts[v] for kind, values in wanted.items() for v in values if v in counts}
 
 
@@ -220,11 +218,11 @@ def _rebuild(engine: DuckDBEngine, s: Session, story: Story, tenant_slug: str, w
         story_devices = {device_key(d) for d in devices}
         edges: list[LateralEdge] = [
             e
-            for e in find_lateral_edges(engine, tenant_slug, lo - window, hi + window, directory)
+            for e in find_lateral_edges(con, directory, lo - window, hi + window)
             if account_name(e.account) in accounts
             and (device_key(e.src_device) in story_devices or device_key(e.dst_device) in story_devices)
         ]
-        scope = build_scope(con, facts, events, forest, event_proc, edges, directory.by_ip)
+        scope = build_scope(con, facts, events, forest, event_proc, edges, directory)
     finally:
         con.close()
     hunts = {f.hunt_id for f in facts}
